@@ -1,0 +1,147 @@
+//! The command line: `run`, `once`, `check` and `demo`, each reading `-c/--config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
+use crate::daemon;
+use crate::exit::Failure;
+use crate::poll::Outcome;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "feedmerge",
+    version,
+    about = "Merge news feeds into one deduplicated feed"
+)]
+pub struct Cli {
+    /// The TOML configuration file.
+    #[arg(short, long, global = true, default_value = config::DEFAULT_PATH, env = "FEEDMERGE_CONFIG")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: poll the sources and serve the merged feed until SIGINT/SIGTERM.
+    Run,
+    /// Poll every source once, store the results, print a summary and exit.
+    Once,
+    /// Check the configuration; exit 0 if valid, 78 listing every problem if not.
+    Check,
+    /// Merge built-in demo feeds and serve the result (no network or config needed).
+    Demo {
+        /// Where to serve the merged feed.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Keep the demo's store here instead of in a temporary directory.
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+}
+
+/// Starts logging to stderr, filtered by `RUST_LOG` (default: info).
+pub fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Runs the chosen command.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Check = cli.command {
+        let config = Config::load(&cli.config)?;
+        println!(
+            "{}: ok, {} sources",
+            cli.config.display(),
+            config.sources.len()
+        );
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Run => {
+                let config = Config::load(&cli.config)?;
+                daemon::run(config, shutdown_signal(), |addr| {
+                    println!(
+                        "feedmerge: serving http://{addr}/feed.xml and http://{addr}/atom.xml"
+                    );
+                })
+                .await
+            }
+            Command::Once => {
+                let config = Config::load(&cli.config)?;
+                let reports = daemon::once(config).await?;
+                print_summary(&reports);
+                Ok(())
+            }
+            Command::Demo { listen, store } => {
+                crate::demo::run(listen, store, shutdown_signal()).await
+            }
+            Command::Check => Ok(()),
+        }
+    })
+}
+
+fn print_summary(reports: &[daemon::OnceReport]) {
+    let (mut ok, mut unchanged, mut failed, mut new) = (0, 0, 0, 0);
+    for r in reports {
+        let tag = match &r.outcome {
+            Outcome::Fresh { stored, .. } => {
+                ok += 1;
+                new += stored.new_stories;
+                "ok"
+            }
+            Outcome::NotModified => {
+                unchanged += 1;
+                "unchanged"
+            }
+            Outcome::Failed(_) => {
+                failed += 1;
+                "FAILED"
+            }
+        };
+        println!("{tag:<9} {}: {}", r.source, r.outcome);
+    }
+    println!(
+        "polled {} sources: {ok} ok, {unchanged} not modified, {failed} failed; {new} new stories",
+        reports.len()
+    );
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops the daemon");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

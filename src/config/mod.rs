@@ -1,0 +1,329 @@
+//! The configuration: a TOML file read into strict serde types ([`raw`]), then checked and turned
+//! into the runtime [`Config`] that every other stage reads. All checks happen here, before any
+//! socket is bound or store opened, and each problem names `file:line:col`.
+
+mod error;
+mod raw;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use error::Problems;
+pub use error::{ConfigError, Problem};
+use raw::RawConfig;
+
+/// Where `run`, `once` and `check` look when `-c` is not given.
+pub const DEFAULT_PATH: &str = "/etc/feedmerge/feedmerge.toml";
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: Server,
+    pub feed: Feed,
+    pub store: Store,
+    pub poll: Poll,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub listen: SocketAddr,
+    /// Public address of this server, used for self links in the published feeds.
+    pub base_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub title: String,
+    pub description: String,
+    /// How many of the newest stories are published.
+    pub max_items: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Poll {
+    /// Default interval for sources that do not set their own.
+    pub interval: Duration,
+    /// A whole fetch (connect, headers, body) must finish within this.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// How many sources are fetched at the same time.
+    pub concurrency: usize,
+    /// Largest response body accepted, in bytes, after decompression.
+    pub max_body: u64,
+}
+
+impl Default for Poll {
+    fn default() -> Self {
+        Poll {
+            interval: Duration::from_secs(15 * 60),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            concurrency: 16,
+            max_body: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// One feed to poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// A person's name for the feed, unique in the config; shown as the story's source.
+    pub name: String,
+    /// The feed's address; also the source's identity in the store.
+    pub url: Url,
+    pub interval: Duration,
+    pub tags: Vec<String>,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    ". Pass another with -c PATH, or start from config/feedmerge.toml"
+                }
+                _ => "",
+            };
+            ConfigError::whole_file(path, format!("cannot read the config file: {e}{hint}"))
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates `text` as if read from `path` (the path only appears in messages).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let mut problems = Problems::new(text);
+            let message = e.message().trim_end().to_string();
+            problems.at(e.span().unwrap_or(0..0), hint_for_toml_error(&message));
+            match problems.into_result(path) {
+                Err(err) => err,
+                Ok(()) => ConfigError::whole_file(path, message),
+            }
+        })?;
+        let mut problems = Problems::new(text);
+        let config = validate(raw, &mut problems);
+        problems.into_result(path)?;
+        Ok(config)
+    }
+}
+
+fn hint_for_toml_error(message: &str) -> String {
+    if message.starts_with("unknown field") {
+        format!("{message} (check the spelling; config/feedmerge.toml lists every key)")
+    } else {
+        message.to_string()
+    }
+}
+
+fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
+    let poll = validate_poll(&raw.poll, problems);
+    let listen = match &raw.server.listen {
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        Some(s) => s.get_ref().parse().unwrap_or_else(|_| {
+            problems.at(
+                s.span(),
+                format!(
+                    "`listen = \"{}\"` is not an address and port; write e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
+                    s.get_ref()
+                ),
+            );
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        }),
+    };
+    let base_url = match &raw.server.base_url {
+        None => default_base_url(listen),
+        Some(s) => match parse_http_url(s.get_ref()) {
+            Ok(u) => u,
+            Err(why) => {
+                problems.at(s.span(), format!("`base_url`: {why}"));
+                default_base_url(listen)
+            }
+        },
+    };
+    let max_items = match &raw.feed.max_items {
+        None => 100,
+        Some(n) if (1..=10_000).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => {
+            problems.at(n.span(), "`max_items` must be between 1 and 10000");
+            100
+        }
+    };
+    let feed = Feed {
+        title: raw.feed.title.unwrap_or_else(|| "feedmerge".to_string()),
+        description: raw
+            .feed
+            .description
+            .unwrap_or_else(|| "Stories from several feeds, each one once.".to_string()),
+        max_items,
+    };
+    let store = Store {
+        path: PathBuf::from(
+            raw.store
+                .path
+                .unwrap_or_else(|| "/var/lib/feedmerge".into()),
+        ),
+    };
+    let sources = validate_sources(raw.sources, poll.interval, problems);
+    Config {
+        server: Server { listen, base_url },
+        feed,
+        store,
+        poll,
+        sources,
+    }
+}
+
+fn default_base_url(listen: SocketAddr) -> Url {
+    Url::parse(&format!("http://{listen}/")).expect("a socket address is a valid URL authority")
+}
+
+fn validate_poll(raw: &raw::RawPoll, problems: &mut Problems<'_>) -> Poll {
+    let defaults = Poll::default();
+    let mut duration = |value: &Option<toml::Spanned<String>>, key: &str, default: Duration| {
+        value.as_ref().map_or(default, |v| {
+            parse_duration(v, key, problems).unwrap_or(default)
+        })
+    };
+    let interval = duration(&raw.interval, "interval", defaults.interval);
+    let timeout = duration(&raw.timeout, "timeout", defaults.timeout);
+    let connect_timeout = duration(
+        &raw.connect_timeout,
+        "connect_timeout",
+        defaults.connect_timeout,
+    );
+    let concurrency = match &raw.concurrency {
+        None => defaults.concurrency,
+        Some(n) if (1..=1024).contains(n.get_ref()) => *n.get_ref() as usize,
+        Some(n) => {
+            problems.at(n.span(), "`concurrency` must be between 1 and 1024");
+            defaults.concurrency
+        }
+    };
+    let max_body = match &raw.max_body {
+        None => defaults.max_body,
+        Some(n) if *n.get_ref() >= 1024 => *n.get_ref() as u64,
+        Some(n) => {
+            problems.at(
+                n.span(),
+                "`max_body` is in bytes and must be at least 1024 (e.g. 16777216 for 16 MiB)",
+            );
+            defaults.max_body
+        }
+    };
+    Poll {
+        interval,
+        timeout,
+        connect_timeout,
+        concurrency,
+        max_body,
+    }
+}
+
+fn validate_sources(
+    raw: Vec<raw::RawSource>,
+    default_interval: Duration,
+    problems: &mut Problems<'_>,
+) -> Vec<Source> {
+    let mut names: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut urls: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut sources = Vec::with_capacity(raw.len());
+    for s in raw {
+        let name = s.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            problems.at(s.name.span(), "a source's `name` must not be empty");
+        } else if let Some((line, col)) = names.get(&name.to_lowercase()) {
+            problems.at(
+                s.name.span(),
+                format!("duplicate source name \"{name}\" (first used at line {line}, column {col}); give each source its own name"),
+            );
+        } else {
+            names.insert(name.to_lowercase(), problems.position(s.name.span()));
+        }
+        let url = match parse_http_url(s.url.get_ref()) {
+            Ok(url) => {
+                if let Some((line, col)) = urls.get(url.as_str()) {
+                    problems.at(
+                        s.url.span(),
+                        format!("duplicate source url {url} (first listed at line {line}, column {col}); list each feed once"),
+                    );
+                } else {
+                    urls.insert(url.to_string(), problems.position(s.url.span()));
+                }
+                Some(url)
+            }
+            Err(why) => {
+                problems.at(s.url.span(), format!("source \"{name}\": {why}"));
+                None
+            }
+        };
+        let interval = s
+            .interval
+            .as_ref()
+            .map_or(Some(default_interval), |v| {
+                parse_duration(v, "interval", problems)
+            })
+            .unwrap_or(default_interval);
+        let tags = s.tags.iter().map(|t| t.trim().to_string()).collect();
+        if let Some(url) = url {
+            sources.push(Source {
+                name,
+                url,
+                interval,
+                tags,
+            });
+        }
+    }
+    sources
+}
+
+fn parse_duration(
+    value: &toml::Spanned<String>,
+    key: &str,
+    problems: &mut Problems<'_>,
+) -> Option<Duration> {
+    match humantime::parse_duration(value.get_ref()) {
+        Ok(d) if d >= Duration::from_secs(1) => Some(d),
+        Ok(_) => {
+            problems.at(value.span(), format!("`{key}` must be at least 1s"));
+            None
+        }
+        Err(e) => {
+            problems.at(
+                value.span(),
+                format!(
+                    "`{key} = \"{}\"` is not a duration ({e}); write e.g. \"90s\", \"15m\" or \"1h 30m\"",
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Parses an absolute http(s) URL, explaining what is wrong otherwise.
+fn parse_http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        format!("\"{text}\" is not a valid URL ({e}); write e.g. \"https://example.com/feed.xml\"")
+    })?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        "http" | "https" => Err(format!("\"{text}\" has no host name")),
+        other => Err(format!(
+            "\"{text}\" uses the scheme `{other}:`; only http: and https: feeds can be polled"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,204 @@
+//! Stage 1: fetch a source's bytes over HTTP.
+//!
+//! One shared `reqwest::Client` with a User-Agent naming feedmerge, connect and total timeouts,
+//! at most 5 redirects, and transparent gzip/brotli/deflate. Every fetch is a conditional GET
+//! when we hold validators; a `304` is [`Fetched::NotModified`], not an error. The body is read
+//! chunk by chunk so the size cap applies after decompression (a gzip bomb stops at the cap).
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The User-Agent sent with every request.
+pub const USER_AGENT: &str = concat!(
+    "feedmerge/",
+    env!("CARGO_PKG_VERSION"),
+    " (feed aggregator; polls politely with conditional GET)"
+);
+
+/// Cache validators a server gave us, sent back as `If-None-Match` / `If-Modified-Since`.
+/// Kept as the opaque strings the server wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A successful fetch.
+#[derive(Debug)]
+pub enum Fetched {
+    /// `304 Not Modified`: nothing new since the validators were issued.
+    NotModified { validators: Validators },
+    /// `200` with a body.
+    Fresh {
+        body: Bytes,
+        /// The `Content-Type` header, for the charset it may carry.
+        content_type: Option<String>,
+        validators: Validators,
+        /// Where the body came from after redirects; relative links resolve against it.
+        final_url: Url,
+    },
+}
+
+/// Why a fetch failed. `Display` is the reason logged next to the source's name.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("could not connect: {0}")]
+    Connect(String),
+    #[error("HTTP status {0}")]
+    Status(u16),
+    #[error("response larger than the {0}-byte limit ([poll] max_body)")]
+    TooLarge(u64),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Limits applied to every fetch.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_body: u64,
+}
+
+impl From<&crate::config::Poll> for Limits {
+    fn from(p: &crate::config::Poll) -> Self {
+        Limits {
+            timeout: p.timeout,
+            connect_timeout: p.connect_timeout,
+            max_body: p.max_body,
+        }
+    }
+}
+
+/// The HTTP client shared by every poller.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    limits: Limits,
+}
+
+impl Fetcher {
+    pub fn new(limits: Limits) -> anyhow::Result<Fetcher> {
+        install_tls_provider();
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        Ok(Fetcher { client, limits })
+    }
+
+    /// GETs `url`, conditionally when `validators` hold anything.
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        let mut request = self.client.get(url.clone());
+        if let Some(etag) = &validators.etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let response = request.send().await.map_err(|e| self.classify(e))?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            let new_validators = validators_from(response.headers(), Some(validators));
+            return Ok(Fetched::NotModified {
+                validators: new_validators,
+            });
+        }
+        let new_validators = validators_from(response.headers(), None);
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        let limit = self.limits.max_body;
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(FetchError::TooLarge(limit));
+        }
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let final_url = response.url().clone();
+        let body = self.read_body(response).await?;
+        Ok(Fetched::Fresh {
+            body,
+            content_type,
+            validators: new_validators,
+            final_url,
+        })
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, FetchError> {
+        let limit = self.limits.max_body;
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(FetchError::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    fn classify(&self, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            FetchError::Timeout(self.limits.timeout)
+        } else if e.is_connect() {
+            FetchError::Connect(error_chain(&e))
+        } else if e.is_redirect() {
+            FetchError::Other(format!("too many redirects: {}", error_chain(&e)))
+        } else {
+            FetchError::Other(error_chain(&e))
+        }
+    }
+}
+
+/// reqwest's top-level message is often just "error sending request"; the cause says why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Validators from a response. A 304 may omit them, in which case the `old` ones stay valid; a
+/// 200 without them means the server no longer offers conditional GET.
+fn validators_from(headers: &HeaderMap, old: Option<&Validators>) -> Validators {
+    let get = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let etag = get(header::ETAG);
+    let last_modified = get(header::LAST_MODIFIED);
+    if let (None, None, Some(old)) = (&etag, &last_modified, old) {
+        return old.clone();
+    }
+    Validators {
+        etag,
+        last_modified,
+    }
+}
+
+/// rustls needs a process-wide crypto provider; we build with ring (see Cargo.toml).
+fn install_tls_provider() {
+    // Err means one is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,318 @@
+//! The single writer: receives each poll's [`Batch`], runs [`dedup::decide`] on its entries,
+//! writes the result and the source's new poll state to the store in one atomic batch, flushes,
+//! and re-renders the published feeds when anything changed.
+//!
+//! Why one writer: cross-source dedup is check-then-write across several indexes; serializing it
+//! here makes decisions deterministic and keeps sled transactions simple.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::dedup::{self, Decision, Index};
+use crate::model::{Copy, Entry, Layer, Story};
+use crate::render::{self, Snapshot};
+use crate::store::{EntryRecord, PollState, Store, StoreError, Txn};
+
+/// One poll's result, sent by a poller.
+#[derive(Debug)]
+pub struct Batch {
+    pub source_name: String,
+    pub source_url: String,
+    /// Normalized entries (empty for a 304 or a failure).
+    pub entries: Vec<Entry>,
+    /// The source's poll state after this poll, persisted with the entries.
+    pub state: PollState,
+    /// Told what was stored, once it is durable.
+    pub reply: Option<oneshot::Sender<Result<Ingested, String>>>,
+}
+
+/// What one batch did to the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ingested {
+    pub new_stories: usize,
+    /// Entries that joined an existing story as another copy.
+    pub joined: usize,
+    /// Entries already stored (unchanged or edited).
+    pub seen: usize,
+    /// Stored stories whose text changed (an edit, or an earlier copy took the lead).
+    pub updated: usize,
+    /// Pairs of stored stories found to be one story and merged.
+    pub merged: usize,
+}
+
+impl Ingested {
+    fn changed(&self) -> bool {
+        self.new_stories + self.joined + self.updated > 0
+    }
+}
+
+/// Runs until every sender is dropped, then flushes. Publishes a new snapshot after each change.
+pub async fn run(
+    store: Store,
+    render: render::Settings,
+    mut batches: mpsc::Receiver<Batch>,
+    snapshots: watch::Sender<Arc<Snapshot>>,
+) -> Result<(), StoreError> {
+    let settings = dedup::Settings::default();
+    while let Some(batch) = batches.recv().await {
+        let Batch {
+            source_name,
+            source_url,
+            entries,
+            state,
+            reply,
+        } = batch;
+        let worker_store = store.clone();
+        let worker_settings = settings.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let done = apply(
+                &worker_store,
+                &source_url,
+                entries,
+                &state,
+                &worker_settings,
+                Utc::now(),
+            )?;
+            worker_store.flush()?;
+            Ok::<_, StoreError>(done)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(StoreError::Decode {
+                key: "-".into(),
+                reason: format!("ingest task failed: {e}"),
+            })
+        });
+        match &result {
+            Ok(done) => {
+                tracing::debug!(source = %source_name, ?done, "batch stored");
+                if done.changed() {
+                    publish(&store, &render, &snapshots).await;
+                }
+            }
+            Err(e) => tracing::error!(
+                source = %source_name,
+                "could not store this poll's entries, they will be fetched again next time: {e}"
+            ),
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(result.map_err(|e| e.to_string()));
+        }
+    }
+    let final_store = store.clone();
+    tokio::task::spawn_blocking(move || final_store.flush())
+        .await
+        .unwrap_or(Ok(()))?;
+    Ok(())
+}
+
+/// Renders the newest stories and hands the snapshot to the server.
+pub async fn publish(
+    store: &Store,
+    render: &render::Settings,
+    snapshots: &watch::Sender<Arc<Snapshot>>,
+) {
+    let store = store.clone();
+    let settings = render.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let stories = store.newest_stories(settings.max_items)?;
+        Ok::<_, StoreError>(render::render(&stories, &settings))
+    })
+    .await;
+    match rendered {
+        Ok(Ok(snapshot)) => {
+            snapshots.send_replace(Arc::new(snapshot));
+        }
+        Ok(Err(e)) => tracing::error!("could not read stories to publish: {e}"),
+        Err(e) => tracing::error!("rendering failed: {e}"),
+    }
+}
+
+/// Applies one poll to the store (not flushed). Public for tests and the benchmarks.
+pub fn apply(
+    store: &Store,
+    source_url: &str,
+    mut entries: Vec<Entry>,
+    state: &PollState,
+    settings: &dedup::Settings,
+    now: DateTime<Utc>,
+) -> Result<Ingested, StoreError> {
+    dedup::distrust_shared_links(&mut entries);
+    // Oldest first, so that within one fetch the earliest copy of a story leads it.
+    entries.sort_by_key(|e| e.published);
+    let mut txn = store.begin();
+    let mut done = Ingested::default();
+    for entry in &entries {
+        match dedup::decide(entry, &txn, settings)? {
+            Decision::Seen(id) => {
+                done.seen += 1;
+                if let Some(mut story) = txn.story(id)? {
+                    let old_published = story.published;
+                    if refresh_copy(&mut story, entry, now) {
+                        txn.update_story(old_published, &story);
+                        claim_keys(&mut txn, entry, &story)?;
+                        done.updated += 1;
+                    }
+                }
+            }
+            Decision::Join {
+                story: id,
+                layer,
+                absorb,
+            } => {
+                let Some(mut story) = txn.story(id)? else {
+                    continue;
+                };
+                let old_published = story.published;
+                if let Some(other) = absorb.map(|o| txn.story(o)).transpose()?.flatten() {
+                    txn.remove_story(&other, story.id);
+                    merge(&mut story, other, now);
+                    done.merged += 1;
+                }
+                join(&mut story, entry, layer, now);
+                txn.update_story(old_published, &story);
+                record(&mut txn, entry, &story, now)?;
+                done.joined += 1;
+            }
+            Decision::New => {
+                let story = new_story(txn.new_story_id(&entry.key)?, entry, now);
+                txn.insert_story(&story);
+                record(&mut txn, entry, &story, now)?;
+                done.new_stories += 1;
+            }
+        }
+    }
+    txn.set_poll_state(source_url, state);
+    txn.commit()?;
+    Ok(done)
+}
+
+fn record(
+    txn: &mut Txn<'_>,
+    entry: &Entry,
+    story: &Story,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    txn.insert_entry(
+        &entry.key,
+        &EntryRecord {
+            story: story.id,
+            first_seen: now,
+        },
+    );
+    claim_keys(txn, entry, story)
+}
+
+fn claim_keys(txn: &mut Txn<'_>, entry: &Entry, story: &Story) -> Result<(), StoreError> {
+    if let Some(u) = &entry.url_key {
+        txn.claim_url(u, story.id)?;
+    }
+    if let Some(t) = &entry.title_key {
+        txn.claim_title(t, story.id)?;
+    }
+    Ok(())
+}
+
+fn copy_of(entry: &Entry, joined_by: Layer) -> Copy {
+    Copy {
+        entry: entry.key.clone(),
+        source: entry.source.clone(),
+        source_url: entry.source_url.clone(),
+        title: entry.title.clone(),
+        link: entry.link.clone(),
+        published: entry.published,
+        joined_by,
+    }
+}
+
+fn new_story(id: crate::model::StoryId, entry: &Entry, now: DateTime<Utc>) -> Story {
+    let mut story = Story {
+        id,
+        title: String::new(),
+        link: None,
+        summary: None,
+        content: None,
+        authors: Vec::new(),
+        published: entry.published,
+        updated: now,
+        copies: vec![copy_of(entry, Layer::First)],
+    };
+    lead(&mut story, entry);
+    story
+}
+
+/// Makes `entry`'s text the story's. The story keeps its id, so its GUID does not change.
+fn lead(story: &mut Story, entry: &Entry) {
+    story.title = entry.title.clone();
+    story.link = entry.link.clone();
+    story.summary = entry.summary.clone();
+    story.content = entry.content.clone();
+    story.authors = entry.authors.clone();
+    story.published = entry.published;
+}
+
+/// Adds a copy; an earlier copy than the current leader takes the lead.
+fn join(story: &mut Story, entry: &Entry, layer: Layer, now: DateTime<Utc>) {
+    story.copies.push(copy_of(entry, layer));
+    // Copies stay in publication order (a stable sort: ties keep arrival order), so the first
+    // is the leader.
+    story.copies.sort_by_key(|c| c.published);
+    if entry.published < story.published {
+        lead(story, entry);
+    }
+    story.updated = now;
+}
+
+/// Moves every copy of `other` into `story`; the earliest copy leads.
+fn merge(story: &mut Story, other: Story, now: DateTime<Utc>) {
+    let other_leads = other.published < story.published;
+    // The absorbed story's first copy joins by the title match that bridged the two.
+    story.copies.extend(other.copies.into_iter().map(|mut c| {
+        if c.joined_by == Layer::First {
+            c.joined_by = Layer::Title;
+        }
+        c
+    }));
+    story.copies.sort_by_key(|c| c.published);
+    if other_leads {
+        story.title = other.title;
+        story.link = other.link;
+        story.summary = other.summary;
+        story.content = other.content;
+        story.authors = other.authors;
+        story.published = other.published;
+    }
+    story.updated = now;
+}
+
+/// An already stored entry came again: carry over edits to its title, link or text. Returns
+/// whether anything changed.
+fn refresh_copy(story: &mut Story, entry: &Entry, now: DateTime<Utc>) -> bool {
+    let Some(index) = story.copies.iter().position(|c| c.entry == entry.key) else {
+        return false;
+    };
+    let copy = &mut story.copies[index];
+    let copy_changed = copy.title != entry.title || copy.link != entry.link;
+    copy.title = entry.title.clone();
+    copy.link = entry.link.clone();
+    let is_leader = index == 0;
+    let text_changed = is_leader
+        && (story.title != entry.title
+            || story.link != entry.link
+            || story.summary != entry.summary
+            || story.content != entry.content);
+    if is_leader && text_changed {
+        let published = story.published;
+        lead(story, entry);
+        // An edit does not move the story in the feed.
+        story.published = published;
+    }
+    if copy_changed || text_changed {
+        story.updated = now;
+        true
+    } else {
+        false
+    }
+}

@@ -1,0 +1,123 @@
+//! Plain data passed between the stages. No I/O here.
+//!
+//! An [`Entry`] is one item of one source's feed, normalized. A [`Story`] is what we publish:
+//! one or more entries (its [`Copy`]s) that report the same thing, led by the earliest.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Stable identity of an entry within its source: a hash of the source URL and the entry's
+/// GUID (or, lacking one, its canonical link, or its title and date). Never random, so the same
+/// item on every poll has the same key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EntryKey(pub String);
+
+/// Identity of a published story. Its GUID in the merged feed is derived from it and never
+/// changes, so a reader never shows a story twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StoryId(pub u64);
+
+impl StoryId {
+    /// The GUID / Atom id of the story in published feeds.
+    pub fn guid(self) -> String {
+        format!("urn:feedmerge:story:{:016x}", self.0)
+    }
+}
+
+impl std::fmt::Display for StoryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// One normalized feed item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: EntryKey,
+    /// Name of the configured source that carried it.
+    pub source: String,
+    /// URL of that source's feed.
+    pub source_url: String,
+    /// The item's GUID / Atom id as the publisher wrote it, if it had one.
+    pub guid: Option<String>,
+    /// Plain text, entities decoded, whitespace collapsed.
+    pub title: String,
+    /// Absolute link with tracking parameters and fragment removed.
+    pub link: Option<String>,
+    /// Scheme-less, `www.`-less, query-sorted form of `link`, used only as a dedup key.
+    pub url_key: Option<String>,
+    /// Normalized title, present only when the title is long enough to identify a story.
+    pub title_key: Option<String>,
+    /// Sanitized HTML.
+    pub summary: Option<String>,
+    /// Sanitized HTML.
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    /// Publication time from the feed, or when we first saw the entry.
+    pub published: DateTime<Utc>,
+}
+
+/// How a copy came to belong to its story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// The copy that created the story.
+    First,
+    /// The same canonical URL as a copy already in the story.
+    Url,
+    /// The same specific normalized headline, within the time window.
+    Title,
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Layer::First => "first",
+            Layer::Url => "url",
+            Layer::Title => "title",
+        })
+    }
+}
+
+/// One source's copy of a story.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Copy {
+    pub entry: EntryKey,
+    pub source: String,
+    pub source_url: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: DateTime<Utc>,
+    pub joined_by: Layer,
+}
+
+/// A story as stored and published: the leading copy's text plus every copy that joined it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Story {
+    pub id: StoryId,
+    pub title: String,
+    pub link: Option<String>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    /// The leading copy's publication time; stories are published newest first by it.
+    pub published: DateTime<Utc>,
+    /// Last time a copy joined or the leading copy changed.
+    pub updated: DateTime<Utc>,
+    pub copies: Vec<Copy>,
+}
+
+impl Story {
+    /// Each source that carried the story, once, in the order they joined (leader first).
+    pub fn sources(&self) -> Vec<&Copy> {
+        let mut seen = Vec::<&str>::new();
+        let mut out = Vec::new();
+        for c in &self.copies {
+            if !seen.contains(&c.source.as_str()) {
+                seen.push(&c.source);
+                out.push(c);
+            }
+        }
+        out
+    }
+}

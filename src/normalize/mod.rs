@@ -1,0 +1,178 @@
+//! Stage 3: turn each parsed `feed_rs` entry into our [`Entry`]: plain-text title, sanitized
+//! HTML, absolute and canonical links, a publication time, and a stable [`EntryKey`].
+//!
+//! Pure: no I/O, no clock except the `now` passed in. Sanitizing comes last, after links have
+//! been resolved, so nothing it removes can be re-introduced.
+
+pub mod canonical_url;
+pub mod text;
+pub mod title;
+
+use std::collections::HashSet;
+use std::hash::Hasher;
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{Entry as FeedEntry, Feed};
+use siphasher::sip128::{Hasher128, SipHasher13};
+use url::Url;
+
+use crate::config::Source;
+use crate::model::{Entry, EntryKey};
+
+pub use canonical_url::{canonical_url, url_key};
+
+/// Normalizes every entry of `feed`, fetched for `source` from `base` (the URL after redirects).
+/// Entries come out in feed order; keys are unique within the result.
+pub fn normalize_feed(feed: &Feed, source: &Source, base: &Url, now: DateTime<Utc>) -> Vec<Entry> {
+    let feed_title = feed
+        .title
+        .as_ref()
+        .map(|t| text::plain_text(&t.content))
+        .unwrap_or_default();
+    let site_names = [source.name.as_str(), feed_title.as_str()];
+    let mut used = HashSet::new();
+    let mut out = Vec::with_capacity(feed.entries.len());
+    for raw in &feed.entries {
+        let mut entry = normalize_entry(raw, source, base, &site_names, now);
+        if !used.insert(entry.key.clone()) {
+            // A feed that repeats one GUID for different items (it happens): tell them apart by
+            // link and title rather than dropping all but the first.
+            entry.key = entry_key(
+                &source.url,
+                &[
+                    "dup",
+                    &entry.key.0,
+                    entry.url_key.as_deref().unwrap_or(""),
+                    &entry.title,
+                ],
+            );
+            if !used.insert(entry.key.clone()) {
+                continue; // the very same item twice in one document
+            }
+        }
+        out.push(entry);
+    }
+    out
+}
+
+fn normalize_entry(
+    raw: &FeedEntry,
+    source: &Source,
+    base: &Url,
+    site_names: &[&str],
+    now: DateTime<Utc>,
+) -> Entry {
+    let entry_base = raw
+        .base
+        .as_deref()
+        .and_then(|b| base.join(b).ok())
+        .unwrap_or_else(|| base.clone());
+    let link = pick_link(raw, &entry_base);
+    let url_key = link.as_ref().and_then(url_key);
+    let summary = raw.summary.as_ref().and_then(|t| {
+        let html = if t.content_type.essence().to_string() == "text/plain" {
+            text::escape_html(&t.content)
+        } else {
+            text::sanitize_html(&t.content, &entry_base)
+        };
+        (!html.is_empty()).then_some(html)
+    });
+    let content = raw
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(|body| text::sanitize_html(body, &entry_base))
+        .filter(|html| !html.is_empty());
+    let title = raw
+        .title
+        .as_ref()
+        .map(|t| text::plain_text(&t.content))
+        .map(|t| title::strip_site_suffix(&t, site_names).to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| title_from_body(summary.as_deref().or(content.as_deref())));
+    let title_key = title::title_key(&title, site_names);
+    let guid = Some(text::strip_control(raw.id.trim())).filter(|g| !g.is_empty());
+    let published = raw.published.or(raw.updated).map_or(now, |t| t.min(now));
+    let key = match (&guid, &url_key) {
+        (Some(guid), _) => entry_key(&source.url, &["guid", guid]),
+        (None, Some(u)) => entry_key(&source.url, &["url", u]),
+        (None, None) => entry_key(
+            &source.url,
+            &[
+                "text",
+                &title::fold(&title),
+                &raw.published.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            ],
+        ),
+    };
+    let authors = raw
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(text::plain_text))
+        .filter(|n| !n.is_empty())
+        .collect();
+    Entry {
+        key,
+        source: source.name.clone(),
+        source_url: source.url.to_string(),
+        guid,
+        title,
+        link: link.map(|u| u.to_string()),
+        url_key,
+        title_key,
+        summary,
+        content,
+        authors,
+        published,
+    }
+}
+
+/// The entry's web page: the first `alternate` (or rel-less) link, resolved and canonicalized.
+/// Only http(s) links are kept.
+fn pick_link(raw: &FeedEntry, base: &Url) -> Option<Url> {
+    let preferred = raw
+        .links
+        .iter()
+        .find(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
+        .or_else(|| raw.links.first())?;
+    let href = text::strip_control(preferred.href.trim());
+    let url = base.join(&href).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| canonical_url(&url))
+}
+
+/// A title for an entry that has none: the start of its text.
+fn title_from_body(html: Option<&str>) -> String {
+    let text = html.map(text::plain_text).unwrap_or_default();
+    if text.is_empty() {
+        return "(untitled)".to_string();
+    }
+    let mut title = String::new();
+    for word in text.split(' ') {
+        if title.chars().count() + word.chars().count() > 80 {
+            title.push('\u{2026}');
+            break;
+        }
+        if !title.is_empty() {
+            title.push(' ');
+        }
+        title.push_str(word);
+    }
+    title
+}
+
+/// A stable hash of the source and the parts that identify the entry. SipHash-1-3 with fixed
+/// keys: the same input gives the same key in every process and release, which persisted keys
+/// need (std's `DefaultHasher` promises neither).
+fn entry_key(source_url: &Url, parts: &[&str]) -> EntryKey {
+    let mut hasher = SipHasher13::new_with_keys(0x6665_6564_6d65_7267, 0x6520_656e_7472_7920);
+    hasher.write(source_url.as_str().as_bytes());
+    for part in parts {
+        hasher.write(&[0]);
+        hasher.write(part.as_bytes());
+    }
+    let h = hasher.finish128();
+    EntryKey(format!("{:016x}{:016x}", h.h1, h.h2))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+//! Normalized titles: the key under which the same headline from several outlets meets.
+//!
+//! Only a *specific* title gets a key: short or generic headlines ("Morning briefing") recur for
+//! different stories, and merging those would hide a story, the worst error we can make.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// A title needs this many words after normalization to be used as a dedup key...
+pub const MIN_WORDS: usize = 5;
+/// ...and this many characters.
+pub const MIN_CHARS: usize = 32;
+
+/// Separators before a trailing site name (" - BBC News", " | Reuters").
+const SUFFIX_SEPARATORS: &[&str] = &[" - ", " | ", " · ", " :: ", " » ", " / "];
+/// The same with the dashes that [`fold`] unifies, for titles that are not folded yet.
+const WIDE_SEPARATORS: &[&str] = &[" \u{2013} ", " \u{2014} "];
+
+/// Lower-cased, NFKC-normalized text with quotes and dashes unified and whitespace collapsed.
+pub fn fold(text: &str) -> String {
+    let folded: String =
+        text.nfkc()
+            .flat_map(char::to_lowercase)
+            .map(|c| match c {
+                '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`'
+                | '\u{00B4}' => '\'',
+                '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
+                | '\u{00BB}' => '"',
+                '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+                c if c.is_whitespace() => ' ',
+                c => c,
+            })
+            .collect();
+    super::text::collapse_whitespace(&folded)
+}
+
+/// Only letters and digits, as space-separated words.
+fn words(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    super::text::collapse_whitespace(&spaced)
+}
+
+/// `title` without a trailing " - Site Name" when Site Name is one of `site_names` (the source's
+/// name from the config, the feed's own title). Any other suffix is kept, as in
+/// "Man United 2 - 1 Liverpool". Case and characters of what remains are untouched.
+pub fn strip_site_suffix<'t>(title: &'t str, site_names: &[&str]) -> &'t str {
+    let names: Vec<String> = site_names
+        .iter()
+        .map(|n| words(&fold(n)))
+        .filter(|n| !n.is_empty())
+        .collect();
+    for sep in SUFFIX_SEPARATORS.iter().chain(WIDE_SEPARATORS) {
+        if let Some((head, tail)) = title.rsplit_once(sep) {
+            let head = head.trim();
+            if !head.is_empty() && names.iter().any(|n| *n == words(&fold(tail))) {
+                return head;
+            }
+        }
+    }
+    title
+}
+
+/// The dedup key of a title, or `None` when the title is too short to identify a story.
+pub fn title_key(title: &str, site_names: &[&str]) -> Option<String> {
+    let key = words(&fold(strip_site_suffix(title, site_names)));
+    let specific = key.split(' ').count() >= MIN_WORDS && key.chars().count() >= MIN_CHARS;
+    specific.then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: &str =
+        "Trump Defends Envoy Steve Witkoff After Leak Suggests Coaching Russian Official";
+
+    #[test]
+    fn case_quotes_dashes_and_site_suffix_do_not_matter() {
+        let k = title_key(W, &[]);
+        assert!(k.is_some());
+        assert_eq!(title_key(&W.to_uppercase(), &[]), k);
+        assert_eq!(
+            title_key(&format!("{W} - Northern Post"), &["Northern Post"]),
+            k
+        );
+        assert_eq!(
+            title_key(&format!("{W} | NORTHERN POST"), &["Northern Post"]),
+            k
+        );
+        assert_eq!(
+            title_key(
+                "Storm strands travelers at O\u{2019}Hare as flights halt",
+                &[]
+            ),
+            title_key("Storm strands travelers at O'Hare as flights halt", &[])
+        );
+    }
+
+    #[test]
+    fn site_suffix_is_stripped_keeping_the_rest_as_written() {
+        assert_eq!(
+            strip_site_suffix("Big News \u{2014} The Post", &["the post"]),
+            "Big News"
+        );
+        assert_eq!(
+            strip_site_suffix("Big News | Other", &["The Post"]),
+            "Big News | Other"
+        );
+    }
+
+    #[test]
+    fn other_suffixes_stay() {
+        assert_ne!(
+            title_key("Fans react as Man United beat Liverpool 2 - 1", &["Daily"]),
+            title_key("Fans react as Man United beat Liverpool 2 - 0", &["Daily"])
+        );
+        assert_ne!(
+            title_key(&format!("{W} - Northern Post"), &["Capital Wire"]),
+            title_key(W, &["Capital Wire"])
+        );
+    }
+
+    #[test]
+    fn short_titles_have_no_key() {
+        assert_eq!(title_key("Morning briefing", &[]), None);
+        assert_eq!(title_key("Letters to the editor", &[]), None);
+    }
+
+    #[test]
+    fn numbers_and_words_keep_stories_apart() {
+        assert_ne!(
+            title_key("Council approves 28-point plan for city transit", &[]),
+            title_key("Council approves 20-point plan for city transit", &[])
+        );
+        assert_ne!(
+            title_key("Central bank raises interest rates by a quarter point", &[]),
+            title_key("Central bank holds interest rates by a quarter point", &[])
+        );
+    }
+}

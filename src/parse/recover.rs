@@ -1,0 +1,271 @@
+//! Repairs for feeds that feed-rs rejects but feed readers accept. Each is tried only after a
+//! strict parse failed, and each changes nothing unless its defect is present.
+//!
+//! Hand-written because no crate does this: the defects are specific to feed-rs's strictness
+//! (for instance its refusal of `<rss>` without `version`, feed-rs issue #275).
+
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
+/// A repair that was applied to parse a feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// `<rss>` had no `version` attribute, or one feed-rs does not know; read as RSS 2.0.
+    RssVersion,
+    /// Bytes were not UTF-8 and no encoding was declared; decoded with the HTTP charset or
+    /// windows-1252 (the web's default for undeclared text).
+    UndeclaredEncoding,
+    /// A bare `&` that starts no entity was escaped.
+    BareAmpersand,
+    /// Atom 0.3 (the pre-standard namespace, which feed-rs reads as an empty feed) read as
+    /// Atom 1.0, with `issued`/`modified` as `published`/`updated`.
+    Atom03,
+    /// Atom text constructs typed with MIME types (`text/html`, `application/xhtml+xml`, as
+    /// Atom 0.3 wrote them), which feed-rs refuses, retyped as `html`/`xhtml`/`text`.
+    AtomMimeTypes,
+    /// RSS 2.0 in UserLand's namespace, which hides every element from feed-rs.
+    RssNamespace,
+}
+
+impl Recovery {
+    pub const ALL: [Recovery; 6] = [
+        Recovery::RssVersion,
+        Recovery::RssNamespace,
+        Recovery::Atom03,
+        Recovery::AtomMimeTypes,
+        Recovery::UndeclaredEncoding,
+        Recovery::BareAmpersand,
+    ];
+
+    /// The repaired bytes, or `None` when the defect is absent.
+    pub fn apply(self, body: &[u8], content_type: Option<&str>) -> Option<Vec<u8>> {
+        match self {
+            Recovery::RssVersion => fix_rss_version(body),
+            Recovery::UndeclaredEncoding => fix_undeclared_encoding(body, content_type),
+            Recovery::BareAmpersand => fix_bare_ampersands(body),
+            Recovery::Atom03 => fix_atom03(body),
+            Recovery::AtomMimeTypes => fix_atom_mime_types(body),
+            Recovery::RssNamespace => fix_rss_namespace(body),
+        }
+    }
+}
+
+impl std::fmt::Display for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Recovery::RssVersion => "missing or unknown <rss version> read as 2.0",
+            Recovery::UndeclaredEncoding => "undeclared non-UTF-8 text decoded",
+            Recovery::BareAmpersand => "bare '&' escaped",
+            Recovery::Atom03 => "Atom 0.3 read as Atom 1.0",
+            Recovery::AtomMimeTypes => "MIME-typed Atom text read as html/xhtml/text",
+            Recovery::RssNamespace => "UserLand RSS namespace removed",
+        })
+    }
+}
+
+static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?s-u)\A(?:\xEF\xBB\xBF)?(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<rss\b([^>]*)>",
+    )
+    .expect("static regex")
+});
+static VERSION_ATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u)\sversion\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex")
+});
+static KNOWN_VERSION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?-u)\A["'](2\.0|0\.91|0\.92)?["']\z"#).expect("static regex"));
+static ENCODING_DECL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u)\A(?:\xEF\xBB\xBF)?\s*<\?xml[^>]*encoding\s*=").expect("static regex")
+});
+static BARE_AMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u)&([^#A-Za-z]|#[^0-9xX]|[A-Za-z][A-Za-z0-9]*[^A-Za-z0-9;]|#[0-9]+[^0-9;]|#[xX][0-9A-Fa-f]*[^0-9A-Fa-f;])")
+        .expect("static regex")
+});
+
+const ATOM03_NS: &[u8] = b"http://purl.org/atom/ns#";
+
+static ATOM03_DATES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u)<(/?)(issued|modified)>").expect("static regex"));
+
+fn fix_atom03(body: &[u8]) -> Option<Vec<u8>> {
+    let at = body.windows(ATOM03_NS.len()).position(|w| w == ATOM03_NS)?;
+    let mut fixed = Vec::with_capacity(body.len());
+    fixed.extend_from_slice(&body[..at]);
+    fixed.extend_from_slice(b"http://www.w3.org/2005/Atom");
+    fixed.extend_from_slice(&body[at + ATOM03_NS.len()..]);
+    let fixed = ATOM03_DATES.replace_all(&fixed, |c: &regex::bytes::Captures<'_>| {
+        let name: &[u8] = if &c[2] == b"issued" {
+            b"published"
+        } else {
+            b"updated"
+        };
+        [&b"<"[..], &c[1], name, b">"].concat()
+    });
+    Some(fixed.into_owned())
+}
+
+static ATOM_MIME_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u)(<(?:title|subtitle|tagline|summary|content|rights|copyright)\b[^>]*?\btype\s*=\s*)["'](text/html|application/xhtml\+xml|text/plain)["']"#)
+        .expect("static regex")
+});
+
+fn fix_atom_mime_types(body: &[u8]) -> Option<Vec<u8>> {
+    if !ATOM_MIME_TYPE.is_match(body) {
+        return None;
+    }
+    let fixed = ATOM_MIME_TYPE.replace_all(body, |c: &regex::bytes::Captures<'_>| {
+        let kind: &[u8] = match &c[2] {
+            b"text/html" => b"\"html\"",
+            b"application/xhtml+xml" => b"\"xhtml\"",
+            _ => b"\"text\"",
+        };
+        [&c[1], kind].concat()
+    });
+    Some(fixed.into_owned())
+}
+
+static USERLAND_NS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u)\sxmlns\s*=\s*["']http://backend\.userland\.com/rss2?["']"#)
+        .expect("static regex")
+});
+
+fn fix_rss_namespace(body: &[u8]) -> Option<Vec<u8>> {
+    USERLAND_NS
+        .is_match(body)
+        .then(|| USERLAND_NS.replace(body, &b""[..]).into_owned())
+}
+
+fn fix_rss_version(body: &[u8]) -> Option<Vec<u8>> {
+    let caps = RSS_ROOT.captures(body)?;
+    let attrs = caps.get(1)?;
+    let attr_bytes = attrs.as_bytes();
+    let mut fixed = Vec::with_capacity(body.len() + 16);
+    fixed.extend_from_slice(&body[..attrs.start()]);
+    match VERSION_ATTR.captures(attr_bytes) {
+        Some(v) if KNOWN_VERSION.is_match(v.get(1)?.as_bytes()) => return None,
+        Some(v) => {
+            let value = v.get(1)?;
+            fixed.extend_from_slice(&attr_bytes[..value.start()]);
+            fixed.extend_from_slice(b"\"2.0\"");
+            fixed.extend_from_slice(&attr_bytes[value.end()..]);
+        }
+        None => {
+            fixed.extend_from_slice(b" version=\"2.0\"");
+            fixed.extend_from_slice(attr_bytes);
+        }
+    }
+    fixed.extend_from_slice(&body[attrs.end()..]);
+    Some(fixed)
+}
+
+fn fix_undeclared_encoding(body: &[u8], content_type: Option<&str>) -> Option<Vec<u8>> {
+    if std::str::from_utf8(body).is_ok() || ENCODING_DECL.is_match(body) {
+        return None;
+    }
+    if body.starts_with(&[0xFF, 0xFE]) || body.starts_with(&[0xFE, 0xFF]) {
+        return None; // UTF-16 with a BOM: the XML reader handles it.
+    }
+    let from_header = content_type
+        .and_then(|ct| {
+            ct.split(';')
+                .filter_map(|p| p.trim().strip_prefix("charset="))
+                .next()
+        })
+        .and_then(|label| encoding_rs::Encoding::for_label(label.trim_matches('"').as_bytes()))
+        .filter(|e| *e != encoding_rs::UTF_8);
+    let encoding = from_header.unwrap_or(encoding_rs::WINDOWS_1252);
+    let (text, _, _) = encoding.decode(body);
+    Some(text.into_owned().into_bytes())
+}
+
+/// UTF-16 text (by BOM, or by the zero bytes around the first `<`) as UTF-8, with the XML
+/// declaration's encoding changed to match. `None` for anything else.
+pub fn utf16_to_utf8(body: &[u8]) -> Option<Vec<u8>> {
+    let (encoding, skip) = match body {
+        [0xFF, 0xFE, ..] => (encoding_rs::UTF_16LE, 2),
+        [0xFE, 0xFF, ..] => (encoding_rs::UTF_16BE, 2),
+        [b'<', 0, b'?' | b'r' | b'f' | b'R', 0, ..] => (encoding_rs::UTF_16LE, 0),
+        [0, b'<', 0, b'?' | b'r' | b'f' | b'R', ..] => (encoding_rs::UTF_16BE, 0),
+        _ => return None,
+    };
+    let (text, _) = encoding.decode_without_bom_handling(&body[skip..]);
+    let text = DECLARED_ENCODING.replace(&text, "${1}utf-8${2}");
+    Some(text.into_owned().into_bytes())
+}
+
+static DECLARED_ENCODING: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r#"\A(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])"#)
+        .expect("static regex")
+});
+
+fn fix_bare_ampersands(body: &[u8]) -> Option<Vec<u8>> {
+    if !BARE_AMP.is_match(body) {
+        return None;
+    }
+    // Replace in a loop: a match consumes the character after '&', which may itself be '&'.
+    let mut out = body.to_vec();
+    while BARE_AMP.is_match(&out) {
+        out = BARE_AMP.replace_all(&out, &b"&amp;$1"[..]).into_owned();
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rss_without_version_gets_one() {
+        let fixed = fix_rss_version(b"<?xml version=\"1.0\"?>\n<rss><channel/></rss>").unwrap();
+        assert_eq!(
+            fixed,
+            b"<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel/></rss>"
+        );
+    }
+
+    #[test]
+    fn unknown_rss_version_is_replaced_and_known_one_left() {
+        let fixed = fix_rss_version(b"<rss version='2.01' xmlns:a=\"x\"><channel/></rss>").unwrap();
+        assert_eq!(
+            fixed,
+            b"<rss version=\"2.0\" xmlns:a=\"x\"><channel/></rss>"
+        );
+        assert_eq!(
+            fix_rss_version(b"<rss version=\"2.0\"><channel/></rss>"),
+            None
+        );
+        assert_eq!(fix_rss_version(b"<feed><rss/></feed>"), None);
+    }
+
+    #[test]
+    fn bare_ampersands_are_escaped_but_entities_kept() {
+        let fixed =
+            fix_bare_ampersands(b"<t>Tom & Jerry &amp; &#38; &#x26; && &nbsp;</t>").unwrap();
+        assert_eq!(
+            String::from_utf8(fixed).unwrap(),
+            "<t>Tom &amp; Jerry &amp; &#38; &#x26; &amp;&amp; &nbsp;</t>"
+        );
+        assert_eq!(fix_bare_ampersands(b"<t>a &amp; b</t>"), None);
+    }
+
+    #[test]
+    fn utf16_without_bom_is_detected_and_redeclared() {
+        let text = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss/>";
+        let be: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        let out = utf16_to_utf8(&be).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss/>"
+        );
+        assert_eq!(utf16_to_utf8(b"<rss/>"), None);
+    }
+
+    #[test]
+    fn undeclared_latin1_is_decoded_with_the_header_charset() {
+        let fixed =
+            fix_undeclared_encoding(b"<t>caf\xe9</t>", Some("text/xml; charset=iso-8859-1"));
+        assert_eq!(String::from_utf8(fixed.unwrap()).unwrap(), "<t>café</t>");
+        assert_eq!(fix_undeclared_encoding(b"<t>caf\xc3\xa9</t>", None), None);
+    }
+}

@@ -1,0 +1,130 @@
+//! Stage 7: serve the merged feeds over HTTP with axum.
+//!
+//! Handlers never touch the store or build XML: they copy bytes out of the latest [`Snapshot`]
+//! (a `watch` channel the ingest task updates). Conditional requests (`If-None-Match`,
+//! `If-Modified-Since`) get `304`; clients that accept gzip get the pre-compressed body.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::watch;
+
+use crate::render::{Rendered, Snapshot};
+
+/// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/healthz`, and `/` listing them.
+pub fn router(snapshots: watch::Receiver<Arc<Snapshot>>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/feed.xml", get(rss))
+        .route("/atom.xml", get(atom))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(snapshots)
+}
+
+type Snapshots = State<watch::Receiver<Arc<Snapshot>>>;
+
+async fn rss(State(s): Snapshots, method: Method, headers: HeaderMap) -> Response {
+    let snapshot = s.borrow().clone();
+    respond(&snapshot.rss, &method, &headers)
+}
+
+async fn atom(State(s): Snapshots, method: Method, headers: HeaderMap) -> Response {
+    let snapshot = s.borrow().clone();
+    respond(&snapshot.atom, &method, &headers)
+}
+
+async fn index(State(s): Snapshots) -> Response {
+    let stories = s.borrow().stories;
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("feedmerge: {stories} stories\n\nRSS 2.0:  /feed.xml\nAtom 1.0: /atom.xml\n"),
+    )
+        .into_response()
+}
+
+fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response {
+    let mut response_headers = HeaderMap::new();
+    let mut set = |name, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            response_headers.insert(name, v);
+        }
+    };
+    set(header::ETAG, &doc.etag);
+    set(header::LAST_MODIFIED, &doc.last_modified);
+    set(header::CACHE_CONTROL, "public, max-age=60");
+    set(header::VARY, "Accept-Encoding");
+    if not_modified(doc, headers) {
+        return (StatusCode::NOT_MODIFIED, response_headers).into_response();
+    }
+    set(header::CONTENT_TYPE, doc.content_type);
+    let body = if accepts_gzip(headers) {
+        set(header::CONTENT_ENCODING, "gzip");
+        doc.gzip.clone()
+    } else {
+        doc.body.clone()
+    };
+    if method == Method::HEAD {
+        set(header::CONTENT_LENGTH, &body.len().to_string());
+        return (StatusCode::OK, response_headers).into_response();
+    }
+    (StatusCode::OK, response_headers, body).into_response()
+}
+
+/// RFC 9110 §13.1: `If-None-Match` decides when present; otherwise `If-Modified-Since`.
+fn not_modified(doc: &Rendered, headers: &HeaderMap) -> bool {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        let ours = doc.etag.trim_start_matches("W/");
+        return inm
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours);
+    }
+    let since = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    let modified = httpdate::parse_http_date(&doc.last_modified).ok();
+    matches!((since, modified), (Some(since), Some(modified)) if modified <= since)
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation() {
+        let mut h = HeaderMap::new();
+        assert!(!accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0.8"),
+        );
+        assert!(accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0, br"),
+        );
+        assert!(!accepts_gzip(&h));
+    }
+}

@@ -1,0 +1,74 @@
+//! Key layout of the `feedmerge` tree. One byte prefix per kind of record:
+//!
+//! | key                              | value                     |
+//! |----------------------------------|---------------------------|
+//! | `v`                              | layout version            |
+//! | `e` entry key                    | [`super::txn::EntryRecord`] |
+//! | `u` url key                      | story id (8 bytes BE)     |
+//! | `t` title key                    | story id (8 bytes BE)     |
+//! | `s` story id (8 bytes BE)        | [`crate::model::Story`]   |
+//! | `o` published (8 BE) + story id  | empty: newest-first order |
+//! | `p` source URL                   | [`super::PollState`]      |
+//! | `m` story id (8 bytes BE)        | id of the story it was merged into |
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{EntryKey, StoryId};
+
+pub const VERSION: &[u8] = b"v";
+pub const ORDER_PREFIX: &[u8] = b"o";
+
+fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + rest.len());
+    key.push(prefix);
+    key.extend_from_slice(rest);
+    key
+}
+
+pub fn entry(key: &EntryKey) -> Vec<u8> {
+    prefixed(b'e', key.0.as_bytes())
+}
+
+pub fn url(url_key: &str) -> Vec<u8> {
+    prefixed(b'u', url_key.as_bytes())
+}
+
+pub fn title(title_key: &str) -> Vec<u8> {
+    prefixed(b't', title_key.as_bytes())
+}
+
+pub fn story(id: StoryId) -> Vec<u8> {
+    prefixed(b's', &id.0.to_be_bytes())
+}
+
+pub fn merged(id: StoryId) -> Vec<u8> {
+    prefixed(b'm', &id.0.to_be_bytes())
+}
+
+pub fn poll_state(source_url: &str) -> Vec<u8> {
+    prefixed(b'p', source_url.as_bytes())
+}
+
+/// Sorts by publication time, then id. The time is offset so that dates before 1970 still sort.
+pub fn order(published: DateTime<Utc>, id: StoryId) -> Vec<u8> {
+    let t = (published.timestamp() as i128 - i64::MIN as i128) as u64;
+    let mut key = Vec::with_capacity(17);
+    key.extend_from_slice(ORDER_PREFIX);
+    key.extend_from_slice(&t.to_be_bytes());
+    key.extend_from_slice(&id.0.to_be_bytes());
+    key
+}
+
+pub fn story_in_order_key(key: &[u8]) -> Option<StoryId> {
+    let bytes: [u8; 8] = key.get(9..17)?.try_into().ok()?;
+    Some(StoryId(u64::from_be_bytes(bytes)))
+}
+
+pub fn story_id_value(id: StoryId) -> [u8; 8] {
+    id.0.to_be_bytes()
+}
+
+pub fn story_id_from_value(value: &[u8]) -> Option<StoryId> {
+    let bytes: [u8; 8] = value.try_into().ok()?;
+    Some(StoryId(u64::from_be_bytes(bytes)))
+}

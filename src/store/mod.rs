@@ -1,0 +1,185 @@
+//! Stage 5: the sled store. Stories, entries, dedup keys and per-source poll state live in one
+//! sled tree under key prefixes (see [`keys`]); values are JSON.
+//!
+//! Writes go through a [`Txn`]: an in-memory overlay that dedup reads through, applied to sled as
+//! one atomic batch, so a crash keeps either all of a fetch's effects (its stories, its keys and
+//! its new ETag) or none of them. Only the ingest task writes; [`Store::flush`] after every batch
+//! makes it durable (sled otherwise loses up to 500 ms of writes on `kill -9`).
+
+mod keys;
+mod txn;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::fetch::Validators;
+use crate::model::{Story, StoryId};
+
+pub use txn::{EntryRecord, Txn};
+
+/// On-disk layout version, stored under the `v` key.
+const SCHEMA_VERSION: &[u8] = b"1";
+
+/// A store error: sled or disk trouble, or a record we cannot decode.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store I/O error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt record under key {key}: {reason}")]
+    Decode { key: String, reason: String },
+}
+
+/// Why the store could not be opened; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("the store {0} is in use by another feedmerge process; stop it first, or give this one its own [store] path")]
+    Locked(String),
+    #[error("cannot open the store {path}: {reason}")]
+    Unusable { path: String, reason: String },
+}
+
+/// What we remember about polling one source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PollState {
+    pub validators: Validators,
+    pub last_fetch: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last outcome, as logged ("200, 12 entries, 3 new", "not modified", an error).
+    pub last_outcome: String,
+    pub consecutive_failures: u32,
+}
+
+/// The open store. Cheap to clone (sled's handles are reference counted).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in directory `path`.
+    pub fn open(path: &Path) -> Result<Store, OpenError> {
+        let shown = path.display().to_string();
+        let unusable = |reason: String| OpenError::Unusable {
+            path: shown.clone(),
+            reason,
+        };
+        std::fs::create_dir_all(path).map_err(|e| {
+            unusable(format!(
+                "{e}; create the directory or make it writable by this user"
+            ))
+        })?;
+        let db = sled::Config::new()
+            .path(path)
+            // sled's default cache is 1 GiB and only a hint; a feed store needs far less.
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .map_err(|e| match e {
+                // sled wraps the failed flock in an io::Error of kind Other, naming it in the text.
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
+                    OpenError::Locked(shown.clone())
+                }
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                    unusable(format!("{io}; make the directory writable by this user"))
+                }
+                sled::Error::Corruption { .. } => unusable(format!(
+                    "{e}; the store is damaged: move the directory aside and start again"
+                )),
+                other => unusable(other.to_string()),
+            })?;
+        let tree = db
+            .open_tree("feedmerge")
+            .map_err(|e| unusable(e.to_string()))?;
+        match tree
+            .get(keys::VERSION)
+            .map_err(|e| unusable(e.to_string()))?
+        {
+            None => {
+                tree.insert(keys::VERSION, SCHEMA_VERSION)
+                    .map_err(|e| unusable(e.to_string()))?;
+            }
+            Some(v) if v.as_ref() == SCHEMA_VERSION => {}
+            Some(v) => return Err(unusable(format!(
+                "it has layout version {}, this feedmerge reads version {}; use a newer feedmerge",
+                String::from_utf8_lossy(&v),
+                String::from_utf8_lossy(SCHEMA_VERSION)
+            ))),
+        }
+        Ok(Store { db, tree })
+    }
+
+    /// Starts a batch of writes.
+    pub fn begin(&self) -> Txn<'_> {
+        Txn::new(self)
+    }
+
+    /// Makes every applied batch durable. Blocks on fsync.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn poll_state(&self, source_url: &str) -> Result<Option<PollState>, StoreError> {
+        self.get_json(&keys::poll_state(source_url))
+    }
+
+    pub fn story(&self, id: StoryId) -> Result<Option<Story>, StoreError> {
+        self.get_json(&keys::story(id))
+    }
+
+    /// The `limit` stories with the latest publication time, newest first.
+    pub fn newest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for item in self.tree.scan_prefix(keys::ORDER_PREFIX).rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, _) = item?;
+            let Some(id) = keys::story_in_order_key(&key) else {
+                continue;
+            };
+            if let Some(story) = self.story(id)? {
+                out.push(story);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many stories are stored (a scan of the order index; not for hot paths).
+    pub fn story_count(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for item in self.tree.scan_prefix(keys::ORDER_PREFIX) {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn get_raw(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.tree.get(key)?)
+    }
+
+    fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        self.get_raw(key)?.map(|v| decode(key, &v)).transpose()
+    }
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::Decode {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Our records are plain structs of strings, numbers and dates: serializing cannot fail.
+    serde_json::to_vec(value).expect("records serialize to JSON")
+}
+
+#[cfg(test)]
+mod tests;

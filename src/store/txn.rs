@@ -1,0 +1,173 @@
+//! A batch of writes that reads its own writes, applied to sled atomically.
+
+use std::collections::BTreeMap;
+use std::hash::Hasher;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use siphasher::sip::SipHasher13;
+
+use super::{decode, encode, keys, PollState, Store, StoreError};
+use crate::dedup::Index;
+use crate::model::{EntryKey, Story, StoryId};
+
+/// What we keep per entry: which story it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryRecord {
+    pub story: StoryId,
+    pub first_seen: DateTime<Utc>,
+}
+
+/// Pending writes over the store. Dropped without [`Txn::commit`], it writes nothing.
+pub struct Txn<'a> {
+    store: &'a Store,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> Txn<'a> {
+    pub(super) fn new(store: &'a Store) -> Self {
+        Txn {
+            store,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.pending.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => Ok(self.store.get_raw(key)?.map(|v| v.to_vec())),
+        }
+    }
+
+    fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        self.get(key)?.map(|v| decode(key, &v)).transpose()
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.pending.insert(key, Some(value));
+    }
+
+    fn story_id_at(&self, key: &[u8]) -> Result<Option<StoryId>, StoreError> {
+        Ok(self.get(key)?.and_then(|v| keys::story_id_from_value(&v)))
+    }
+
+    fn resolved_at(&self, key: &[u8]) -> Result<Option<StoryId>, StoreError> {
+        self.story_id_at(key)?
+            .map(|id| self.resolve(id))
+            .transpose()
+    }
+
+    /// A fresh story id derived from the leading entry's key, so rebuilding a store from the
+    /// same feeds gives the same GUIDs. A collision moves on to the next free id.
+    pub fn new_story_id(&self, leader: &EntryKey) -> Result<StoryId, StoreError> {
+        let mut hasher = SipHasher13::new_with_keys(0x7374_6f72_7969_6421, 0x6665_6564_6d65_7267);
+        hasher.write(leader.0.as_bytes());
+        let mut id = StoryId(hasher.finish());
+        while self.get(&keys::story(id))?.is_some() {
+            id = StoryId(id.0.wrapping_add(1));
+        }
+        Ok(id)
+    }
+
+    /// Stores a new story and its place in the newest-first order.
+    pub fn insert_story(&mut self, story: &Story) {
+        self.put(keys::order(story.published, story.id), Vec::new());
+        self.put(keys::story(story.id), encode(story));
+    }
+
+    /// Rewrites a story that was published at `old_published`, moving it in the order if an
+    /// earlier copy took the lead.
+    pub fn update_story(&mut self, old_published: DateTime<Utc>, story: &Story) {
+        if old_published != story.published {
+            self.pending
+                .insert(keys::order(old_published, story.id), None);
+            self.put(keys::order(story.published, story.id), Vec::new());
+        }
+        self.put(keys::story(story.id), encode(story));
+    }
+
+    /// Removes a story that was merged into `survivor`; keys that still point at it are
+    /// forwarded there.
+    pub fn remove_story(&mut self, story: &Story, survivor: StoryId) {
+        self.pending
+            .insert(keys::order(story.published, story.id), None);
+        self.pending.insert(keys::story(story.id), None);
+        self.put(
+            keys::merged(story.id),
+            keys::story_id_value(survivor).to_vec(),
+        );
+    }
+
+    /// Follows merge forwards from `id` to the story that holds its copies now.
+    fn resolve(&self, mut id: StoryId) -> Result<StoryId, StoreError> {
+        // Chains are short (each merge adds one hop); the bound guards against a cycle in a
+        // damaged store.
+        for _ in 0..32 {
+            match self.story_id_at(&keys::merged(id))? {
+                Some(next) => id = next,
+                None => break,
+            }
+        }
+        Ok(id)
+    }
+
+    pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) {
+        self.put(keys::entry(key), encode(record));
+    }
+
+    /// Points a URL key at a story, unless it already points at one (the first story keeps it).
+    pub fn claim_url(&mut self, url_key: &str, id: StoryId) -> Result<(), StoreError> {
+        self.claim(keys::url(url_key), id)
+    }
+
+    /// Points a title key at a story, unless it already points at one.
+    pub fn claim_title(&mut self, title_key: &str, id: StoryId) -> Result<(), StoreError> {
+        self.claim(keys::title(title_key), id)
+    }
+
+    fn claim(&mut self, key: Vec<u8>, id: StoryId) -> Result<(), StoreError> {
+        if self.get(&key)?.is_none() {
+            self.put(key, keys::story_id_value(id).to_vec());
+        }
+        Ok(())
+    }
+
+    pub fn set_poll_state(&mut self, source_url: &str, state: &PollState) {
+        self.put(keys::poll_state(source_url), encode(state));
+    }
+
+    /// Applies every pending write as one atomic sled batch (not yet flushed).
+    pub fn commit(self) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in self.pending {
+            match value {
+                Some(v) => batch.insert(key, v),
+                None => batch.remove(key),
+            }
+        }
+        self.store.tree.apply_batch(batch)?;
+        Ok(())
+    }
+}
+
+impl Index for Txn<'_> {
+    type Error = StoreError;
+
+    fn story_of_entry(&self, key: &EntryKey) -> Result<Option<StoryId>, StoreError> {
+        self.get_json::<EntryRecord>(&keys::entry(key))?
+            .map(|r| self.resolve(r.story))
+            .transpose()
+    }
+
+    fn story_of_url(&self, url_key: &str) -> Result<Option<StoryId>, StoreError> {
+        self.resolved_at(&keys::url(url_key))
+    }
+
+    fn story_of_title(&self, title_key: &str) -> Result<Option<StoryId>, StoreError> {
+        self.resolved_at(&keys::title(title_key))
+    }
+
+    fn story(&self, id: StoryId) -> Result<Option<Story>, StoreError> {
+        self.get_json(&keys::story(id))
+    }
+}

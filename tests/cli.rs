@@ -1,0 +1,130 @@
+//! The command line through the real binary: `check`, `once`, exit codes, error messages.
+
+use crate::feeds::rss;
+use crate::support::origin::Origin;
+use crate::support::process::{run_cli, write_config};
+
+#[test]
+fn check_accepts_the_example_config() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/feedmerge.toml");
+    let (code, out, err) = run_cli(&["-c", example, "check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok, "), "{out}");
+}
+
+#[test]
+fn check_lists_every_problem_with_file_line_and_column_and_exits_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[poll]\ninterval = \"often\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n",
+    )
+    .unwrap();
+    let p = path.display().to_string();
+    let (code, _, err) = run_cli(&["-c", &p, "check"]);
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{p}:2:12: `interval = \"often\"` is not a duration"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{p}:9:8: duplicate source name \"A\"")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{p}:10:7: duplicate source url https://a.example/feed"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_keys_and_syntax_errors_are_pinpointed_and_run_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.toml");
+    std::fs::write(&path, "[feed]\ntitle = \"x\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nintervall = \"5m\"\n").unwrap();
+    let p = path.display().to_string();
+    let (code, _, err) = run_cli(&["-c", &p, "run"]);
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains(&format!("{p}:7:1: unknown field `intervall`")),
+        "{err}"
+    );
+
+    std::fs::write(&path, "[feed\ntitle = \"x\"\n").unwrap();
+    let (code, _, err) = run_cli(&["-c", &p, "check"]);
+    assert_eq!(code, 78, "{err}");
+    assert!(err.contains(&format!("{p}:1:")), "{err}");
+}
+
+#[test]
+fn a_missing_config_file_says_so() {
+    let (code, _, err) = run_cli(&["-c", "/nonexistent/feedmerge.toml", "check"]);
+    assert_eq!(code, 78);
+    assert!(
+        err.contains("/nonexistent/feedmerge.toml: cannot read the config file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn once_prints_a_summary_naming_failed_sources_and_exits_0() {
+    let origin = Origin::start();
+    origin.feed(
+        "ok.xml",
+        rss(
+            "Ok",
+            &[(
+                "o1",
+                "Bridge reopens to traffic after two years of repairs",
+                "https://ok.example/bridge",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("Ok", origin.url("ok.xml")),
+            ("Missing", origin.url("missing.xml")),
+        ],
+        "15m",
+        "",
+    );
+    let (code, out, err) = run_cli(&["-c", config.to_str().unwrap(), "once"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok        Ok: 1 entries: 1 new stories"),
+        "{out}"
+    );
+    assert!(out.contains("FAILED    Missing: HTTP status 404"), "{out}");
+    assert!(
+        out.contains("polled 2 sources: 1 ok, 0 not modified, 1 failed; 1 new stories"),
+        "{out}"
+    );
+    assert!(
+        err.contains("source=Missing"),
+        "the log names the source: {err}"
+    );
+}
+
+#[test]
+fn an_unusable_store_path_is_one_clear_line_with_its_own_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("store");
+    std::fs::write(&blocker, "a file where the store directory should be").unwrap();
+    let config = write_config(dir.path(), &[], "15m", "");
+    let (code, _, err) = run_cli(&["-c", config.to_str().unwrap(), "once"]);
+    assert_eq!(code, 74, "{err}");
+    assert!(
+        err.contains(&format!("cannot open the store {}", blocker.display())),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

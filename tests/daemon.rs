@@ -1,0 +1,275 @@
+//! The daemon as a real process: serving, conditional requests, restarts, kill -9, signals.
+
+use std::io::Read;
+use std::time::Duration;
+
+use crate::feeds::rss;
+use crate::support::origin::{Origin, Reply};
+use crate::support::process::{run_cli, write_config, Daemon};
+use crate::support::{get, rss_guids, rss_titles, wait_for};
+
+fn feed(daemon: &Daemon) -> String {
+    let (status, _, body) = get(&daemon.url("feed.xml"), &[]).expect("feed reachable");
+    assert_eq!(status, 200);
+    String::from_utf8(body).expect("utf-8 feed")
+}
+
+fn wait_for_items(daemon: &Daemon, n: usize) -> String {
+    wait_for(
+        &format!("{n} items in the merged feed"),
+        Duration::from_secs(30),
+        || {
+            let xml = feed(daemon);
+            (rss_guids(&xml).len() >= n).then_some(xml)
+        },
+    )
+}
+
+#[test]
+fn serves_rss_and_atom_with_etags_304s_and_gzip() {
+    let origin = Origin::start();
+    origin.feed(
+        "a.xml",
+        rss(
+            "A",
+            &[(
+                "a1",
+                "Ferry service resumes after the winter storm passes",
+                "https://a.example/ferry",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "15m", "");
+    let daemon = Daemon::start(&config);
+    assert_eq!(get(&daemon.url("healthz"), &[]).unwrap().0, 200);
+    wait_for_items(&daemon, 1);
+
+    for (path, content_type) in [
+        ("feed.xml", "application/rss+xml"),
+        ("atom.xml", "application/atom+xml"),
+    ] {
+        let (status, headers, body) = get(&daemon.url(path), &[]).unwrap();
+        assert_eq!(status, 200);
+        assert!(headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(content_type));
+        let etag = headers["etag"].to_str().unwrap().to_string();
+        let last_modified = headers["last-modified"].to_str().unwrap().to_string();
+
+        let (status, _, body304) = get(&daemon.url(path), &[("If-None-Match", &etag)]).unwrap();
+        assert_eq!(status, 304);
+        assert!(body304.is_empty());
+        let (status, _, _) =
+            get(&daemon.url(path), &[("If-Modified-Since", &last_modified)]).unwrap();
+        assert_eq!(status, 304);
+        let (status, _, _) = get(&daemon.url(path), &[("If-None-Match", "\"other\"")]).unwrap();
+        assert_eq!(status, 200);
+
+        let (status, headers, gz) = get(&daemon.url(path), &[("Accept-Encoding", "gzip")]).unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-encoding"], "gzip");
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(gz.as_slice())
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, body);
+    }
+    let xml = feed(&daemon);
+    assert!(
+        xml.contains("<atom:link href=\"http://127.0.0.1:"),
+        "self link: {xml}"
+    );
+    assert!(
+        xml.contains("<pubDate>Wed, 26 Nov 2025 08:00:00 +0000</pubDate>"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn a_restart_keeps_every_story_and_publishes_none_twice() {
+    let origin = Origin::start();
+    let items = [
+        (
+            "a1",
+            "Orchestra announces a free concert series in city parks",
+            "https://a.example/concerts",
+            "2025-11-26T08:00:00Z",
+        ),
+        (
+            "a2",
+            "Airport adds direct flights to three new destinations",
+            "https://a.example/flights",
+            "2025-11-26T09:00:00Z",
+        ),
+    ];
+    origin.feed("a.xml", rss("A", &items), "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "3s", "");
+
+    let mut daemon = Daemon::start(&config);
+    let before = rss_guids(&wait_for_items(&daemon, 2));
+    daemon.signal("TERM");
+    assert!(
+        daemon.wait_exit().success(),
+        "SIGTERM exits 0: {}",
+        daemon.stderr()
+    );
+    assert!(daemon.stderr().contains("shutting down"));
+    drop(daemon);
+
+    // The publisher now re-sends the same items (new GUIDs and tracking junk on one), and one
+    // new story.
+    origin.feed(
+        "a.xml",
+        rss(
+            "A",
+            &[
+                items[0],
+                (
+                    "a2-again",
+                    items[1].1,
+                    "https://a.example/flights?utm_source=rss",
+                    items[1].3,
+                ),
+                (
+                    "a3",
+                    "Museum reopens its restored Roman mosaic gallery",
+                    "https://a.example/mosaic",
+                    "2025-11-26T10:00:00Z",
+                ),
+            ],
+        ),
+        "application/rss+xml",
+    );
+    let daemon = Daemon::start(&config);
+    let right_away = rss_guids(&feed(&daemon));
+    assert_eq!(
+        right_away, before,
+        "stories are served from the store before any poll"
+    );
+    let after = rss_guids(&wait_for_items(&daemon, 3));
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert_eq!(&after[1..], &before[..], "old stories keep their GUIDs");
+    let mut unique = after.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), after.len());
+}
+
+#[test]
+fn kill_9_after_a_reported_ingest_loses_nothing() {
+    let origin = Origin::start();
+    origin.feed(
+        "a.xml",
+        rss(
+            "A",
+            &[
+                (
+                    "k1",
+                    "Glacier retreat measured at a record pace this summer",
+                    "https://a.example/glacier",
+                    "2025-11-26T08:00:00Z",
+                ),
+                (
+                    "k2",
+                    "Town hall debate draws the largest crowd in a decade",
+                    "https://a.example/debate",
+                    "2025-11-26T09:00:00Z",
+                ),
+            ],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "1h", "");
+    let mut daemon = Daemon::start(&config);
+    daemon.wait_log("2 new stories");
+    daemon.kill9();
+    drop(daemon);
+    // The publisher is gone: whatever the restarted daemon serves comes from the store.
+    drop(origin);
+    let daemon = Daemon::start(&config);
+    let titles = rss_titles(&feed(&daemon));
+    assert_eq!(
+        titles,
+        vec![
+            "Town hall debate draws the largest crowd in a decade",
+            "Glacier retreat measured at a record pace this summer"
+        ]
+    );
+}
+
+#[test]
+fn broken_sources_are_logged_by_name_and_the_feed_stays_clean() {
+    let origin = Origin::start();
+    origin.feed(
+        "good.xml",
+        rss(
+            "Good",
+            &[(
+                "g1",
+                "Harvest festival returns to the old market square",
+                "https://good.example/harvest",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    origin.feed(
+        "bad.xml",
+        "<rss version=\"2.0\"><channel><item><title>Error 42 <b>",
+        "application/rss+xml",
+    );
+    origin.set("slow.xml", Reply::Hang);
+    origin.set("gone.xml", Reply::Status(503));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("Good", origin.url("good.xml")),
+            ("Bad XML", origin.url("bad.xml")),
+            ("Slow", origin.url("slow.xml")),
+            ("Unavailable", origin.url("gone.xml")),
+        ],
+        "15m",
+        "",
+    );
+    // write_config sets a 5 s timeout; the hanging source must not hold the others up.
+    let daemon = Daemon::start(&config);
+    let xml = wait_for_items(&daemon, 1);
+    daemon.wait_log("source=Bad XML");
+    daemon.wait_log("source=Unavailable");
+    daemon.wait_log("source=Slow");
+    let log = daemon.stderr();
+    assert!(
+        log.contains("poll failed, retrying next interval: not a feed"),
+        "{log}"
+    );
+    assert!(log.contains("HTTP status 503"), "{log}");
+    assert!(log.contains("timed out"), "{log}");
+    assert_eq!(
+        rss_titles(&xml),
+        vec!["Harvest festival returns to the old market square"]
+    );
+    assert_eq!(
+        rss_titles(&feed(&daemon)).len(),
+        1,
+        "no error text became an item"
+    );
+}
+
+#[test]
+fn a_second_process_on_the_same_store_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[], "15m", "");
+    let _daemon = Daemon::start(&config);
+    let (code, _, err) = run_cli(&["-c", config.to_str().unwrap(), "once"]);
+    assert_eq!(code, 75, "{err}");
+    assert!(
+        err.contains("is in use by another feedmerge process"),
+        "{err}"
+    );
+}

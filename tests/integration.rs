@@ -1,0 +1,11 @@
+//! The one integration test crate (one link step on a 2-core CI): real HTTP servers on
+//! 127.0.0.1, real sled stores in temp dirs, the real binary for the CLI and the daemon.
+
+mod support;
+
+mod cli;
+mod corpus;
+mod daemon;
+mod demo;
+mod feeds;
+mod pipeline;

@@ -1,0 +1,188 @@
+//! A real HTTP server on 127.0.0.1:0 that serves feed bytes the test sets, honours ETag /
+//! If-None-Match like a well-behaved publisher, can be told to fail, and records every request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+/// What one path answers.
+#[derive(Clone)]
+pub enum Reply {
+    Feed {
+        body: Vec<u8>,
+        content_type: String,
+    },
+    Status(u16),
+    /// Accepts and never answers (until the server is dropped).
+    Hang,
+}
+
+/// One request the server saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub user_agent: Option<String>,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct Inner {
+    replies: HashMap<String, Reply>,
+    seen: Vec<Seen>,
+}
+
+/// The server; it stops when dropped (its runtime thread ends).
+pub struct Origin {
+    pub base: String,
+    inner: Arc<Mutex<Inner>>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Origin {
+    pub fn start() -> Origin {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let state = inner.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("test runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
+                let app = Router::new()
+                    .route("/{*path}", get(handle))
+                    .with_state(state);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .expect("origin server");
+            });
+            // Dropping the runtime cancels hanging handlers.
+            runtime.shutdown_timeout(Duration::from_millis(100));
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("origin started");
+        Origin {
+            base: format!("http://{addr}/"),
+            inner,
+            _stop: stop_tx,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn set(&self, path: &str, reply: Reply) {
+        self.inner
+            .lock()
+            .unwrap()
+            .replies
+            .insert(path.to_string(), reply);
+    }
+
+    pub fn feed(&self, path: &str, body: impl Into<Vec<u8>>, content_type: &str) {
+        self.set(
+            path,
+            Reply::Feed {
+                body: body.into(),
+                content_type: content_type.to_string(),
+            },
+        );
+    }
+
+    pub fn requests(&self, path: &str) -> Vec<Seen> {
+        self.inner
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+fn etag_of(body: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    format!("\"{:x}\"", h.finish())
+}
+
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let reply = inner.lock().unwrap().replies.get(&path).cloned();
+    let (status, response) = match reply {
+        None => (404, (StatusCode::NOT_FOUND, "no such feed").into_response()),
+        Some(Reply::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (code, (status, "failure on purpose").into_response())
+        }
+        Some(Reply::Hang) => {
+            inner.lock().unwrap().seen.push(Seen {
+                path: path.clone(),
+                if_none_match: header(header::IF_NONE_MATCH),
+                if_modified_since: header(header::IF_MODIFIED_SINCE),
+                user_agent: header(header::USER_AGENT),
+                status: 0,
+            });
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+        Some(Reply::Feed { body, content_type }) => {
+            let etag = etag_of(&body);
+            if header(header::IF_NONE_MATCH).as_deref() == Some(etag.as_str()) {
+                (
+                    304,
+                    (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response(),
+                )
+            } else {
+                (
+                    200,
+                    (
+                        [(header::CONTENT_TYPE, content_type), (header::ETAG, etag)],
+                        body,
+                    )
+                        .into_response(),
+                )
+            }
+        }
+    };
+    inner.lock().unwrap().seen.push(Seen {
+        path,
+        if_none_match: header(header::IF_NONE_MATCH),
+        if_modified_since: header(header::IF_MODIFIED_SINCE),
+        user_agent: header(header::USER_AGENT),
+        status,
+    });
+    response
+}

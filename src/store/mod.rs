@@ -104,11 +104,13 @@ impl Store {
                     .map_err(|e| unusable(e.to_string()))?;
             }
             Some(v) if v.as_ref() == SCHEMA_VERSION => {}
-            Some(v) => return Err(unusable(format!(
+            Some(v) => {
+                return Err(unusable(format!(
                 "it has layout version {}, this feedmerge reads version {}; use a newer feedmerge",
                 String::from_utf8_lossy(&v),
                 String::from_utf8_lossy(SCHEMA_VERSION)
-            ))),
+            )))
+            }
         }
         Ok(Store { db, tree })
     }

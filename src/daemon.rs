@@ -68,6 +68,7 @@ pub async fn run(
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(BATCH_QUEUE);
     let ingest_task = tokio::spawn(ingest::run(
         store.clone(),
+        config.dedup.clone(),
         render_settings,
         batches_rx,
         snapshots_tx,
@@ -136,6 +137,7 @@ pub async fn once(config: Config) -> Result<Vec<OnceReport>, Failure> {
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(BATCH_QUEUE);
     let ingest_task = tokio::spawn(ingest::run(
         store.clone(),
+        config.dedup.clone(),
         render_settings,
         batches_rx,
         snapshots_tx,

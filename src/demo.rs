@@ -108,6 +108,7 @@ pub fn config(origin: &Url, listen: SocketAddr, store: PathBuf) -> Result<Config
             url,
             interval: Duration::from_secs(300),
             tags: vec!["demo".to_string()],
+            priority: 0,
         });
     }
     Ok(Config {
@@ -119,6 +120,7 @@ pub fn config(origin: &Url, listen: SocketAddr, store: PathBuf) -> Result<Config
         },
         store: Store { path: store },
         poll: Poll::default(),
+        dedup: crate::dedup::Settings::default(),
         sources,
     })
 }

@@ -51,11 +51,12 @@ impl Ingested {
 /// Runs until every sender is dropped, then flushes. Publishes a new snapshot after each change.
 pub async fn run(
     store: Store,
+    settings: dedup::Settings,
     render: render::Settings,
     mut batches: mpsc::Receiver<Batch>,
     snapshots: watch::Sender<Arc<Snapshot>>,
 ) -> Result<(), StoreError> {
-    let settings = dedup::Settings::default();
+    let mut pruned_before = i64::MIN;
     while let Some(batch) = batches.recv().await {
         let Batch {
             source_name,
@@ -66,7 +67,17 @@ pub async fn run(
         } = batch;
         let worker_store = store.clone();
         let worker_settings = settings.clone();
+        // The near-duplicate index only needs the days the window reaches; older postings go
+        // once a day, so the index stays the same size however long the daemon runs.
+        let keep_from = dedup::day(Utc::now()) - settings.window.num_days() - 2;
+        let prune = (keep_from > pruned_before).then_some(keep_from);
+        if let Some(day) = prune {
+            pruned_before = day;
+        }
         let result = tokio::task::spawn_blocking(move || {
+            if let Some(day) = prune {
+                worker_store.prune_postings(day)?;
+            }
             let done = apply(
                 &worker_store,
                 &source_url,
@@ -161,6 +172,8 @@ pub fn apply(
                 story: id,
                 layer,
                 absorb,
+                score,
+                reason,
             } => {
                 let Some(mut story) = txn.story(id)? else {
                     continue;
@@ -171,7 +184,7 @@ pub fn apply(
                     merge(&mut story, other, now);
                     done.merged += 1;
                 }
-                join(&mut story, entry, layer, now);
+                join(&mut story, copy_of(entry, layer, score, reason), entry, now);
                 txn.update_story(old_published, &story);
                 record(&mut txn, entry, &story, now)?;
                 done.joined += 1;
@@ -179,6 +192,11 @@ pub fn apply(
             Decision::New => {
                 let story = new_story(txn.new_story_id(&entry.key)?, entry, now);
                 txn.insert_story(&story);
+                txn.index_words(
+                    story.id,
+                    &entry.signature.words,
+                    dedup::day(entry.published),
+                )?;
                 record(&mut txn, entry, &story, now)?;
                 done.new_stories += 1;
             }
@@ -215,7 +233,7 @@ fn claim_keys(txn: &mut Txn<'_>, entry: &Entry, story: &Story) -> Result<(), Sto
     Ok(())
 }
 
-fn copy_of(entry: &Entry, joined_by: Layer) -> Copy {
+fn copy_of(entry: &Entry, joined_by: Layer, score: Option<f64>, reason: String) -> Copy {
     Copy {
         entry: entry.key.clone(),
         source: entry.source.clone(),
@@ -224,6 +242,9 @@ fn copy_of(entry: &Entry, joined_by: Layer) -> Copy {
         link: entry.link.clone(),
         published: entry.published,
         joined_by,
+        score,
+        reason,
+        priority: entry.priority,
     }
 }
 
@@ -237,7 +258,8 @@ fn new_story(id: crate::model::StoryId, entry: &Entry, now: DateTime<Utc>) -> St
         authors: Vec::new(),
         published: entry.published,
         updated: now,
-        copies: vec![copy_of(entry, Layer::First)],
+        copies: vec![copy_of(entry, Layer::First, None, "first copy".into())],
+        signature: entry.signature.clone(),
     };
     lead(&mut story, entry);
     story
@@ -250,40 +272,50 @@ fn lead(story: &mut Story, entry: &Entry) {
     story.summary = entry.summary.clone();
     story.content = entry.content.clone();
     story.authors = entry.authors.clone();
-    story.published = entry.published;
 }
 
-/// Adds a copy; an earlier copy than the current leader takes the lead.
-fn join(story: &mut Story, entry: &Entry, layer: Layer, now: DateTime<Utc>) {
-    story.copies.push(copy_of(entry, layer));
-    // Copies stay in publication order (a stable sort: ties keep arrival order), so the first
-    // is the leader.
-    story.copies.sort_by_key(|c| c.published);
-    if entry.published < story.published {
+/// The story is placed in the feed by its first report, whoever leads it.
+fn first_reported(story: &Story) -> DateTime<Utc> {
+    story
+        .copies
+        .iter()
+        .map(|c| c.published)
+        .min()
+        .unwrap_or(story.published)
+}
+
+/// Adds a copy; if it leads now (a higher-priority source, or an earlier copy), its text
+/// becomes the story's.
+fn join(story: &mut Story, copy: Copy, entry: &Entry, now: DateTime<Utc>) {
+    story.copies.push(copy);
+    story.order_copies();
+    if story.copies[0].entry == entry.key {
         lead(story, entry);
     }
+    story.published = first_reported(story);
     story.updated = now;
 }
 
-/// Moves every copy of `other` into `story`; the earliest copy leads.
+/// Moves every copy of `other` into `story`; the copy that ranks first leads.
 fn merge(story: &mut Story, other: Story, now: DateTime<Utc>) {
-    let other_leads = other.published < story.published;
+    let other_leader = other.copies.first().map(|c| c.entry.clone());
     // The absorbed story's first copy joins by the title match that bridged the two.
     story.copies.extend(other.copies.into_iter().map(|mut c| {
         if c.joined_by == Layer::First {
             c.joined_by = Layer::Title;
+            c.reason = "merged: a later copy had this story's link and the other's headline".into();
         }
         c
     }));
-    story.copies.sort_by_key(|c| c.published);
-    if other_leads {
+    story.order_copies();
+    if story.copies.first().map(|c| &c.entry) == other_leader.as_ref() {
         story.title = other.title;
         story.link = other.link;
         story.summary = other.summary;
         story.content = other.content;
         story.authors = other.authors;
-        story.published = other.published;
     }
+    story.published = first_reported(story);
     story.updated = now;
 }
 
@@ -304,10 +336,8 @@ fn refresh_copy(story: &mut Story, entry: &Entry, now: DateTime<Utc>) -> bool {
             || story.summary != entry.summary
             || story.content != entry.content);
     if is_leader && text_changed {
-        let published = story.published;
+        // An edit changes the text, never the GUID or the place in the feed.
         lead(story, entry);
-        // An edit does not move the story in the feed.
-        story.published = published;
     }
     if copy_changed || text_changed {
         story.updated = now;

@@ -6,6 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::dedup::Signature;
+
 /// Stable identity of an entry within its source: a hash of the source URL and the entry's
 /// GUID (or, lacking one, its canonical link, or its title and date). Never random, so the same
 /// item on every poll has the same key.
@@ -55,6 +57,10 @@ pub struct Entry {
     pub authors: Vec<String>,
     /// Publication time from the feed, or when we first saw the entry.
     pub published: DateTime<Utc>,
+    /// The source's `priority`: a higher one leads a story its entry is part of.
+    pub priority: i32,
+    /// What the similarity layer compares.
+    pub signature: Signature,
 }
 
 /// How a copy came to belong to its story.
@@ -67,6 +73,8 @@ pub enum Layer {
     Url,
     /// The same specific normalized headline, within the time window.
     Title,
+    /// A reworded headline: similar content words, every guard passed.
+    Near,
 }
 
 impl std::fmt::Display for Layer {
@@ -75,6 +83,7 @@ impl std::fmt::Display for Layer {
             Layer::First => "first",
             Layer::Url => "url",
             Layer::Title => "title",
+            Layer::Near => "near",
         })
     }
 }
@@ -89,6 +98,15 @@ pub struct Copy {
     pub link: Option<String>,
     pub published: DateTime<Utc>,
     pub joined_by: Layer,
+    /// The similarity score that decided a `Near` join.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Why the copy joined, in words.
+    #[serde(default)]
+    pub reason: String,
+    /// Its source's priority when it joined.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 /// A story as stored and published: the leading copy's text plus every copy that joined it.
@@ -104,10 +122,22 @@ pub struct Story {
     pub published: DateTime<Utc>,
     /// Last time a copy joined or the leading copy changed.
     pub updated: DateTime<Utc>,
+    /// Every copy, the leading one first: highest source priority, then earliest.
     pub copies: Vec<Copy>,
+    /// The founding copy's signature: later copies are compared with it, never with each
+    /// other, so similarity cannot chain from A to B to C.
+    #[serde(default)]
+    pub signature: Signature,
 }
 
 impl Story {
+    /// Puts the leading copy first: highest priority, then earliest (a stable sort keeps the
+    /// arrival order of ties).
+    pub fn order_copies(&mut self) {
+        self.copies
+            .sort_by_key(|c| (std::cmp::Reverse(c.priority), c.published));
+    }
+
     /// Each source that carried the story, once, in the order they joined (leader first).
     pub fn sources(&self) -> Vec<&Copy> {
         let mut seen = Vec::<&str>::new();

@@ -40,6 +40,7 @@ fn run(
         url: url::Url::parse("http://example.org/feed.xml").unwrap(),
         interval: std::time::Duration::from_secs(900),
         tags: vec![],
+        priority: 0,
     };
     let now = chrono::Utc::now();
     let (mut parsed, mut with_entries, mut failures) = (0, 0, Vec::new());

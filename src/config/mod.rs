@@ -26,6 +26,7 @@ pub struct Config {
     pub feed: Feed,
     pub store: Store,
     pub poll: Poll,
+    pub dedup: crate::dedup::Settings,
     pub sources: Vec<Source>,
 }
 
@@ -83,6 +84,8 @@ pub struct Source {
     pub url: Url,
     pub interval: Duration,
     pub tags: Vec<String>,
+    /// A higher priority makes this source's copy lead the stories it carries.
+    pub priority: i32,
 }
 
 impl Config {
@@ -175,11 +178,13 @@ fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         ),
     };
     let sources = validate_sources(raw.sources, poll.interval, problems);
+    let dedup = validate_dedup(&raw.dedup, problems);
     Config {
         server: Server { listen, base_url },
         feed,
         store,
         poll,
+        dedup,
         sources,
     }
 }
@@ -275,16 +280,69 @@ fn validate_sources(
             })
             .unwrap_or(default_interval);
         let tags = s.tags.iter().map(|t| t.trim().to_string()).collect();
+        let priority = match &s.priority {
+            None => 0,
+            Some(p) if (-1000..=1000).contains(p.get_ref()) => *p.get_ref() as i32,
+            Some(p) => {
+                problems.at(p.span(), "`priority` must be between -1000 and 1000");
+                0
+            }
+        };
         if let Some(url) = url {
             sources.push(Source {
                 name,
                 url,
                 interval,
                 tags,
+                priority,
             });
         }
     }
     sources
+}
+
+fn validate_dedup(raw: &raw::RawDedup, problems: &mut Problems<'_>) -> crate::dedup::Settings {
+    let mut settings = crate::dedup::Settings::default();
+    if let Some(w) = &raw.window {
+        if let Some(d) = parse_duration(w, "window", problems) {
+            settings.window = chrono::Duration::from_std(d).unwrap_or(settings.window);
+        }
+    }
+    let t = &mut settings.thresholds;
+    let mut fraction = |value: &Option<toml::Spanned<f64>>, key: &str, slot: &mut f64| {
+        if let Some(v) = value {
+            if (0.0..=1.0).contains(v.get_ref()) {
+                *slot = *v.get_ref();
+            } else {
+                problems.at(
+                    v.span(),
+                    format!("`{key}` is a similarity between 0.0 and 1.0"),
+                );
+            }
+        }
+    };
+    fraction(&raw.threshold, "threshold", &mut t.threshold);
+    fraction(&raw.related, "related", &mut t.related);
+    fraction(
+        &raw.summary_threshold,
+        "summary_threshold",
+        &mut t.summary_threshold,
+    );
+    let mut count = |value: &Option<toml::Spanned<i64>>, key: &str, slot: &mut usize| {
+        if let Some(v) = value {
+            if (1..=50).contains(v.get_ref()) {
+                *slot = *v.get_ref() as usize;
+            } else {
+                problems.at(
+                    v.span(),
+                    format!("`{key}` is a number of words between 1 and 50"),
+                );
+            }
+        }
+    };
+    count(&raw.min_shared, "min_shared", &mut t.min_shared);
+    count(&raw.min_words, "min_words", &mut t.min_words);
+    settings
 }
 
 fn parse_duration(

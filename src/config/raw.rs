@@ -15,8 +15,21 @@ pub(super) struct RawConfig {
     pub store: RawStore,
     #[serde(default)]
     pub poll: RawPoll,
+    #[serde(default)]
+    pub dedup: RawDedup,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDedup {
+    pub window: Option<Spanned<String>>,
+    pub threshold: Option<Spanned<f64>>,
+    pub min_shared: Option<Spanned<i64>>,
+    pub min_words: Option<Spanned<i64>>,
+    pub related: Option<Spanned<f64>>,
+    pub summary_threshold: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,4 +71,5 @@ pub(super) struct RawSource {
     pub interval: Option<Spanned<String>>,
     #[serde(default)]
     pub tags: Vec<String>,
+    pub priority: Option<Spanned<i64>>,
 }

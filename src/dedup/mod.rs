@@ -6,16 +6,27 @@
 //!
 //! 1. **entry key**: the same item of the same source, on every poll ([`Decision::Seen`]);
 //! 2. **canonical URL**: the same article under a new GUID, or linked from another source;
-//! 3. **normalized title**: the same specific headline from another source, within
-//!    [`Settings::title_window`] of the story, and only if that source has no copy yet
-//!    (a source that repeats a headline with a different link may mean a different story).
+//! 3. **normalized title**: the same specific headline from another source;
+//! 4. **near duplicate**: a reworded headline from another source whose content words overlap
+//!    enough with the story's *founding* copy and that passes every guard ([`similar`]).
 //!
-//! Two different stories must never merge, so each layer only matches on an exact key and
-//! the title layer only on titles long enough to be specific (see [`crate::normalize::title`]).
+//! Layers 3 and 4 only match within [`Settings::window`] of the story and only from a source
+//! that has no copy in it yet (a source that publishes two items says they differ).
 
-use chrono::Duration;
+mod lexicon;
+mod memory;
+mod signature;
+mod similar;
+
+use std::ops::RangeInclusive;
+
+use chrono::{DateTime, Duration, Utc};
 
 use crate::model::{Entry, EntryKey, Layer, Story, StoryId};
+
+pub use memory::Memory;
+pub use signature::Signature;
+pub use similar::{compare, Thresholds, Verdict};
 
 /// Read access to what is already stored.
 pub trait Index {
@@ -24,38 +35,57 @@ pub trait Index {
     fn story_of_url(&self, url_key: &str) -> Result<Option<StoryId>, Self::Error>;
     fn story_of_title(&self, title_key: &str) -> Result<Option<StoryId>, Self::Error>;
     fn story(&self, id: StoryId) -> Result<Option<Story>, Self::Error>;
+    /// Stories founded on `days` whose founding headline has any of `words`, with how many of
+    /// them, most first. Bounded: a fixed number of point reads per word and day.
+    fn candidates(
+        &self,
+        words: &[String],
+        days: RangeInclusive<i64>,
+    ) -> Result<Vec<(StoryId, usize)>, Self::Error>;
 }
 
 /// What to do with an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// This very entry is stored already (it may have been edited since).
     Seen(StoryId),
-    /// Another copy of `story`, matched by `layer`. When the entry also matches a second story
-    /// by title (the two were started by copies that share neither link nor source), that
-    /// story is `absorb`ed: the entry proves both are one.
+    /// Another copy of `story`, matched by `layer` for `reason`. When the entry also matches a
+    /// second story by title (the two were started by copies that share neither link nor
+    /// source), that story is `absorb`ed: the entry proves both are one.
     Join {
         story: StoryId,
         layer: Layer,
         absorb: Option<StoryId>,
+        score: Option<f64>,
+        reason: String,
     },
     /// A story we have not seen.
     New,
 }
 
-/// Tunables of the exact layers.
-#[derive(Debug, Clone)]
+/// Tunables (`[dedup]` in the config).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// How far apart two copies' publication times may be for a title match.
-    pub title_window: Duration,
+    /// How far apart two copies' publication times may be for a title or near match.
+    pub window: Duration,
+    pub thresholds: Thresholds,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            title_window: Duration::hours(48),
+            window: Duration::hours(48),
+            thresholds: Thresholds::default(),
         }
     }
+}
+
+/// How many candidate stories the near layer verifies at most.
+const MAX_CANDIDATES: usize = 8;
+
+/// The day number a time falls on (days since 1970), as the near-duplicate index buckets it.
+pub fn day(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(86_400)
 }
 
 /// Decides what `entry` is, given what `index` holds.
@@ -81,6 +111,8 @@ pub fn decide<I: Index>(
                     story: id,
                     layer: Layer::Url,
                     absorb,
+                    score: None,
+                    reason: "same canonical URL".into(),
                 });
             }
         }
@@ -90,9 +122,60 @@ pub fn decide<I: Index>(
             story: story.id,
             layer: Layer::Title,
             absorb: None,
+            score: None,
+            reason: "same headline".into(),
         });
     }
+    near_match(entry, index, settings)
+}
+
+/// The near-duplicate layer: candidates from the index, each verified against its founding
+/// copy's signature with every guard.
+fn near_match<I: Index>(
+    entry: &Entry,
+    index: &I,
+    settings: &Settings,
+) -> Result<Decision, I::Error> {
+    let sig = &entry.signature;
+    if sig.generic || sig.words.len() < settings.thresholds.min_words {
+        return Ok(Decision::New);
+    }
+    let reach = settings.window.num_days() + 1;
+    let today = day(entry.published);
+    let found = index.candidates(&sig.words, today - reach..=today + reach)?;
+    let needed = settings.thresholds.min_shared.min(2);
+    for (id, shared) in found.into_iter().take(MAX_CANDIDATES) {
+        if shared < needed {
+            break;
+        }
+        let Some(story) = index.story(id)? else {
+            continue;
+        };
+        if !close_and_new_source(entry, &story, settings) {
+            continue;
+        }
+        if let Verdict::Duplicate { score, reason } =
+            compare(sig, &story.signature, &settings.thresholds)
+        {
+            return Ok(Decision::Join {
+                story: id,
+                layer: Layer::Near,
+                absorb: None,
+                score: Some(score),
+                reason,
+            });
+        }
+    }
     Ok(Decision::New)
+}
+
+fn close_and_new_source(entry: &Entry, story: &Story, settings: &Settings) -> bool {
+    let close = (story.published - entry.published).abs() <= settings.window;
+    let new_source = story
+        .copies
+        .iter()
+        .all(|c| c.source_url != entry.source_url);
+    close && new_source
 }
 
 /// The story whose headline `entry` repeats, if the match passes the guards: close enough in
@@ -109,12 +192,7 @@ fn title_match<I: Index>(
     let Some(story) = index.story(id)? else {
         return Ok(None);
     };
-    let close = (story.published - entry.published).abs() <= settings.title_window;
-    let new_source = story
-        .copies
-        .iter()
-        .all(|c| c.source_url != entry.source_url);
-    Ok((close && new_source).then_some(story))
+    Ok(close_and_new_source(entry, &story, settings).then_some(story))
 }
 
 /// Two stories can be one only if no source carried both: a source that published two items

@@ -83,14 +83,11 @@ fn normalize_entry(
         .and_then(|c| c.body.as_deref())
         .map(|body| text::sanitize_html(body, &entry_base))
         .filter(|html| !html.is_empty());
-    let title = raw
-        .title
-        .as_ref()
-        .map(|t| text::plain_text(&t.content))
-        .map(|t| title::strip_site_suffix(&t, site_names).to_string())
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| title_from_body(summary.as_deref().or(content.as_deref())));
-    let title_key = title::title_key(&title, site_names);
+    let (title, title_key) = headline(
+        raw.title.as_ref().map(|t| t.content.as_str()),
+        summary.as_deref().or(content.as_deref()),
+        site_names,
+    );
     let guid = Some(text::strip_control(raw.id.trim())).filter(|g| !g.is_empty());
     let published = raw.published.or(raw.updated).map_or(now, |t| t.min(now));
     let key = match (&guid, &url_key) {
@@ -105,6 +102,7 @@ fn normalize_entry(
             ],
         ),
     };
+    let signature = crate::dedup::Signature::of(&title, summary.as_deref().or(content.as_deref()));
     let authors = raw
         .authors
         .iter()
@@ -124,7 +122,25 @@ fn normalize_entry(
         content,
         authors,
         published,
+        priority: source.priority,
+        signature,
     }
+}
+
+/// The headline as published (plain text, site suffix removed, or the start of the body when
+/// there is none) and its exact-match key. Shared with `feedmerge pairs`.
+pub fn headline(
+    raw: Option<&str>,
+    body: Option<&str>,
+    site_names: &[&str],
+) -> (String, Option<String>) {
+    let title = raw
+        .map(text::plain_text)
+        .map(|t| title::strip_site_suffix(&t, site_names).to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| title_from_body(body));
+    let key = title::title_key(&title, site_names);
+    (title, key)
 }
 
 /// The entry's web page: the first `alternate` (or rel-less) link, resolved and canonicalized.

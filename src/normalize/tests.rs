@@ -6,6 +6,7 @@ fn source() -> Source {
         url: Url::parse("https://wire.example/feed.xml").unwrap(),
         interval: std::time::Duration::from_secs(900),
         tags: vec![],
+        priority: 0,
     }
 }
 

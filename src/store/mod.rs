@@ -152,6 +152,22 @@ impl Store {
         Ok(out)
     }
 
+    /// Drops near-duplicate postings of days before `day`. Returns how many lists went.
+    pub fn prune_postings(&self, day: i64) -> Result<usize, StoreError> {
+        let end = keys::postings_from(day);
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for item in self.tree.range(keys::POSTING_PREFIX.to_vec()..end) {
+            let (key, _) = item?;
+            batch.remove(key);
+            n += 1;
+        }
+        if n > 0 {
+            self.tree.apply_batch(batch)?;
+        }
+        Ok(n)
+    }
+
     /// How many stories are stored (a scan of the order index; not for hot paths).
     pub fn story_count(&self) -> Result<usize, StoreError> {
         let mut n = 0;

@@ -24,7 +24,11 @@ fn story(id: u64, hour: i64) -> Story {
             link: None,
             published,
             joined_by: Layer::First,
+            score: None,
+            reason: String::new(),
+            priority: 0,
         }],
+        signature: Default::default(),
     }
 }
 

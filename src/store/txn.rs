@@ -132,6 +132,28 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
+    /// Adds a new story to the near-duplicate index under each of its founding headline's
+    /// words, for the day it was published. A posting list keeps the newest
+    /// [`keys::POSTINGS_CAP`] stories: a word that common identifies nothing anyway.
+    pub fn index_words(
+        &mut self,
+        id: StoryId,
+        words: &[String],
+        day: i64,
+    ) -> Result<(), StoreError> {
+        for word in words {
+            let key = keys::posting(day, word);
+            let mut list = self.get(&key)?.unwrap_or_default();
+            list.extend_from_slice(&keys::story_id_value(id));
+            let cap = keys::POSTINGS_CAP * 8;
+            if list.len() > cap {
+                list.drain(..list.len() - cap);
+            }
+            self.put(key, list);
+        }
+        Ok(())
+    }
+
     pub fn set_poll_state(&mut self, source_url: &str, state: &PollState) {
         self.put(keys::poll_state(source_url), encode(state));
     }
@@ -169,5 +191,32 @@ impl Index for Txn<'_> {
 
     fn story(&self, id: StoryId) -> Result<Option<Story>, StoreError> {
         self.get_json(&keys::story(id))
+    }
+
+    fn candidates(
+        &self,
+        words: &[String],
+        days: std::ops::RangeInclusive<i64>,
+    ) -> Result<Vec<(StoryId, usize)>, StoreError> {
+        let mut counts: Vec<(StoryId, usize)> = Vec::new();
+        for day in days {
+            for word in words {
+                let Some(list) = self.get(&keys::posting(day, word))? else {
+                    continue;
+                };
+                for chunk in list.chunks_exact(8) {
+                    let Some(id) = keys::story_id_from_value(chunk) else {
+                        continue;
+                    };
+                    let id = self.resolve(id)?;
+                    match counts.iter_mut().find(|(c, _)| *c == id) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((id, 1)),
+                    }
+                }
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(counts)
     }
 }

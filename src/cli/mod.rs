@@ -1,4 +1,8 @@
-//! The command line: `run`, `once`, `check` and `demo`, each reading `-c/--config`.
+//! The command line: `run`, `once`, `check`, `demo`, `pairs` and `explain`, each reading
+//! `-c/--config`.
+
+mod explain;
+mod pairs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +36,14 @@ pub enum Command {
     Once,
     /// Check the configuration; exit 0 if valid, 78 listing every problem if not.
     Check,
+    /// Judge headline pairs from stdin (`title_a<TAB>title_b[<TAB>summary_a<TAB>summary_b]`)
+    /// the way the daemon would: prints `duplicate|related|distinct<TAB>reason` per line.
+    Pairs,
+    /// Show a stored story (by id, GUID or the link of any copy) and why each copy joined it.
+    Explain {
+        /// A story id, its GUID, or a link.
+        story: String,
+    },
     /// Merge built-in demo feeds and serve the result (no network or config needed).
     Demo {
         /// Where to serve the merged feed.
@@ -57,6 +69,20 @@ pub fn init_logging() {
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Pairs = cli.command {
+        // The daemon's settings: the config's [dedup] when a config is given and readable,
+        // the defaults otherwise.
+        let settings = match Config::load(&cli.config) {
+            Ok(config) => config.dedup,
+            Err(e) if e.problems.iter().all(|p| p.line == 0) => crate::dedup::Settings::default(),
+            Err(e) => return Err(e.into()),
+        };
+        let stdin = std::io::stdin().lock();
+        let stdout = std::io::stdout().lock();
+        pairs::run(stdin, std::io::BufWriter::new(stdout), &settings)
+            .map_err(|e| Failure::Other(anyhow::anyhow!("pairs: {e}")))?;
+        return Ok(());
+    }
     if let Command::Check = cli.command {
         let config = Config::load(&cli.config)?;
         println!(
@@ -90,7 +116,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             Command::Demo { listen, store } => {
                 crate::demo::run(listen, store, shutdown_signal()).await
             }
-            Command::Check => Ok(()),
+            Command::Explain { story } => {
+                let config = Config::load(&cli.config)?;
+                explain::run(&config, &story).await
+            }
+            Command::Check | Command::Pairs => Ok(()),
         }
     })
 }

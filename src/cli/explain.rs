@@ -1,0 +1,139 @@
+//! `feedmerge explain URL|ID`: a story, its copies, and why each joined.
+//!
+//! Reads the store directly; while a daemon holds the store's lock it asks that daemon instead
+//! (`/stories/{id}.json`, `/stories.json?url=`), which answers from the same store.
+
+use std::fmt::Write;
+
+use url::Url;
+
+use crate::config::Config;
+use crate::dedup::Index;
+use crate::exit::Failure;
+use crate::model::{Story, StoryId};
+use crate::normalize::url_key;
+use crate::store::{OpenError, Store, StoreError};
+
+/// Finds the story `query` names: a story id (16 hex digits, or the `urn:feedmerge:story:` GUID)
+/// or the link of any of its copies.
+pub fn find(store: &Store, query: &str) -> Result<Option<Story>, StoreError> {
+    let txn = store.begin();
+    if let Some(id) = parse_id(query) {
+        return txn.story(id);
+    }
+    let Some(key) = Url::parse(query.trim()).ok().as_ref().and_then(url_key) else {
+        return Ok(None);
+    };
+    match txn.story_of_url(&key)? {
+        Some(id) => txn.story(id),
+        None => Ok(None),
+    }
+}
+
+fn parse_id(query: &str) -> Option<StoryId> {
+    let hex = query.trim().trim_start_matches("urn:feedmerge:story:");
+    (hex.len() == 16)
+        .then(|| u64::from_str_radix(hex, 16).ok())
+        .flatten()
+        .map(StoryId)
+}
+
+/// The explanation a person reads.
+pub fn describe(story: &Story) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "story {}  {}", story.id, story.title);
+    let _ = writeln!(out, "  guid:      {}", story.id.guid());
+    if let Some(link) = &story.link {
+        let _ = writeln!(out, "  link:      {link}");
+    }
+    let _ = writeln!(out, "  published: {}", story.published.to_rfc3339());
+    let _ = writeln!(out, "  copies ({}), the first leads:", story.copies.len());
+    for (i, c) in story.copies.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {}: {}", i + 1, c.source, c.title);
+        if let Some(link) = &c.link {
+            let _ = writeln!(out, "     {link}");
+        }
+        let score = c
+            .score
+            .map(|s| format!(" (score {s:.2})"))
+            .unwrap_or_default();
+        let reason = if c.reason.is_empty() {
+            "-"
+        } else {
+            c.reason.as_str()
+        };
+        let _ = writeln!(
+            out,
+            "     {}  joined by {}{score}: {reason}{}",
+            c.published.to_rfc3339(),
+            c.joined_by,
+            if c.priority != 0 {
+                format!("  [priority {}]", c.priority)
+            } else {
+                String::new()
+            }
+        );
+    }
+    out
+}
+
+/// Runs `feedmerge explain`.
+pub async fn run(config: &Config, query: &str) -> Result<(), Failure> {
+    let path = config.store.path.clone();
+    let q = query.to_string();
+    let local = tokio::task::spawn_blocking(move || match Store::open(&path) {
+        Ok(store) => find(&store, &q)
+            .map(Some)
+            .map_err(|e| Failure::Store(e.to_string())),
+        Err(OpenError::Locked(_)) => Ok(None),
+        Err(e) => Err(Failure::Store(e.to_string())),
+    })
+    .await
+    .map_err(|e| Failure::Other(anyhow::anyhow!("explain task failed: {e}")))??;
+    let story = match local {
+        Some(found) => found,
+        None => ask_daemon(config, query).await?,
+    };
+    match story {
+        Some(story) => {
+            print!("{}", describe(&story));
+            Ok(())
+        }
+        None => Err(Failure::Other(anyhow::anyhow!(
+            "no stored story has the id or link {query}"
+        ))),
+    }
+}
+
+/// The running daemon's answer, when it holds the store.
+async fn ask_daemon(config: &Config, query: &str) -> Result<Option<Story>, Failure> {
+    let base = Url::parse(&format!("http://{}/", config.server.listen))
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
+    let mut url = match parse_id(query) {
+        Some(id) => base.join(&format!("stories/{id}.json")),
+        None => base.join("stories.json"),
+    }
+    .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
+    if parse_id(query).is_none() {
+        url.query_pairs_mut().append_pair("url", query);
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let response = reqwest::get(url.clone()).await.map_err(|e| {
+        Failure::StoreLocked(format!(
+            "the store {} is in use by another process and the daemon at {url} did not answer ({e})",
+            config.store.path.display()
+        ))
+    })?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    let body = response
+        .error_for_status()
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?
+        .bytes()
+        .await
+        .map_err(|e| Failure::Other(anyhow::anyhow!("no answer from {url}: {e}")))?;
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("unreadable answer from {url}: {e}")))
+}

@@ -1,0 +1,142 @@
+//! `feedmerge pairs`: judge headline pairs read from stdin with the daemon's own decision.
+//!
+//! Each pair becomes two entries from two sources, published at the same moment, made by the
+//! same [`normalize::headline`] and [`Signature::of`] the daemon uses; the second is decided
+//! by [`dedup::decide`] against an index holding the first. So what this prints is what the
+//! daemon would do with the two items.
+
+use std::io::{BufRead, Write};
+
+use chrono::Utc;
+
+use crate::dedup::{self, Decision, Memory, Signature, Verdict};
+use crate::model::{Copy, Entry, EntryKey, Layer, Story, StoryId};
+use crate::normalize;
+
+/// Reads `title_a<TAB>title_b[<TAB>summary_a<TAB>summary_b]` lines and writes one
+/// `duplicate|related|distinct<TAB>reason` line each. Returns how many pairs were judged.
+pub fn run(
+    input: impl BufRead,
+    mut output: impl Write,
+    settings: &dedup::Settings,
+) -> std::io::Result<usize> {
+    let mut n = 0;
+    for (i, line) in input.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let verdict = match fields.as_slice() {
+            [a, b] => judge(a, b, None, None, settings),
+            [a, b, sa, sb, ..] => judge(a, b, Some(sa), Some(sb), settings),
+            _ => {
+                writeln!(
+                    output,
+                    "error\tline {}: expected title_a<TAB>title_b",
+                    i + 1
+                )?;
+                continue;
+            }
+        };
+        writeln!(output, "{}\t{}", verdict.0, verdict.1)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn entry(key: &str, source: &str, title: &str, summary: Option<&str>) -> Entry {
+    let summary = summary.filter(|s| !s.trim().is_empty()).map(str::to_string);
+    let (title, title_key) = normalize::headline(Some(title), summary.as_deref(), &[source]);
+    Entry {
+        key: EntryKey(key.into()),
+        source: source.into(),
+        source_url: format!("pairs:{source}"),
+        guid: None,
+        signature: Signature::of(&title, summary.as_deref()),
+        title,
+        link: None,
+        url_key: None,
+        title_key,
+        summary,
+        content: None,
+        authors: Vec::new(),
+        published: Utc::now(),
+        priority: 0,
+    }
+}
+
+/// (label, reason) for one pair.
+pub fn judge(
+    a: &str,
+    b: &str,
+    summary_a: Option<&str>,
+    summary_b: Option<&str>,
+    settings: &dedup::Settings,
+) -> (&'static str, String) {
+    let first = entry("a", "a", a, summary_a);
+    let second = entry("b", "b", b, summary_b);
+    let mut index = Memory::default();
+    index.insert(
+        Story {
+            id: StoryId(1),
+            title: first.title.clone(),
+            link: None,
+            summary: first.summary.clone(),
+            content: None,
+            authors: Vec::new(),
+            published: first.published,
+            updated: first.published,
+            copies: vec![Copy {
+                entry: first.key.clone(),
+                source: first.source.clone(),
+                source_url: first.source_url.clone(),
+                title: first.title.clone(),
+                link: None,
+                published: first.published,
+                joined_by: Layer::First,
+                score: None,
+                reason: String::new(),
+                priority: 0,
+            }],
+            signature: first.signature.clone(),
+        },
+        None,
+        first.title_key.as_deref(),
+    );
+    let decision = dedup::decide(&second, &index, settings);
+    match decision {
+        Ok(Decision::Join { layer, reason, .. }) => ("duplicate", format!("{layer}: {reason}")),
+        _ => match dedup::compare(&first.signature, &second.signature, &settings.thresholds) {
+            Verdict::Related { reason, .. } => ("related", reason),
+            // Only the exact layers could disagree here, and they did not merge either.
+            Verdict::Distinct { reason, .. } | Verdict::Duplicate { reason, .. } => {
+                ("distinct", reason)
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_judged_line_by_line() {
+        let input = "Fed raises interest rates by a quarter point\tFed holds interest rates by a quarter point\n\
+                     Volcano erupts on remote island forcing thousands to flee\tThousands flee as volcano erupts on remote island\n\
+                     Morning briefing\tMorning briefing\n\
+                     no tab here\n";
+        let mut out = Vec::new();
+        let n = run(input.as_bytes(), &mut out, &dedup::Settings::default()).unwrap();
+        assert_eq!(n, 3);
+        let out = String::from_utf8(out).unwrap();
+        let labels: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
+        assert_eq!(
+            labels,
+            vec!["related", "duplicate", "distinct", "error"],
+            "{out}"
+        );
+        assert!(out.contains("opposite meanings"), "{out}");
+    }
+}

@@ -1,0 +1,176 @@
+//! Word lists the similarity layer needs, kept as plain text files in `lexicon/` so a person can
+//! read and extend them, and loaded once.
+//!
+//! Hand-written data because no maintained crate carries headline vocabulary: which words are
+//! opposites on a scale (raise/hold/cut), which places a headline names, which headlines recur.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// Words that carry no story.
+pub static STOPWORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+    lines(include_str!("lexicon/stopwords.txt"))
+        .flat_map(str::split_whitespace)
+        .collect()
+});
+
+/// Word → its canonical synonym.
+pub static SYNONYMS: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for line in lines(include_str!("lexicon/synonyms.txt")) {
+        let mut words = line.split_whitespace();
+        if let Some(canonical) = words.next() {
+            map.insert(canonical, canonical);
+            for w in words {
+                map.entry(w).or_insert(canonical);
+            }
+        }
+    }
+    map
+});
+
+/// Place name, alias or demonym → canonical place (multi-word names joined with '-').
+pub static PLACES: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for line in lines(include_str!("lexicon/places.txt")) {
+        let mut words = line.split_whitespace();
+        if let Some(canonical) = words.next() {
+            map.insert(canonical, canonical);
+            for w in words {
+                map.entry(w).or_insert(canonical);
+            }
+        }
+    }
+    map
+});
+
+/// Word → (scale, class) on a polarity scale.
+pub static POLARITY: LazyLock<HashMap<&'static str, (u8, u8)>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for (scale, line) in lines(include_str!("lexicon/polarity.txt")).enumerate() {
+        for (class, group) in line.split(" | ").enumerate() {
+            let words = group.split_once(':').map_or(group, |(_, w)| w);
+            for w in words.split_whitespace() {
+                map.entry(w).or_insert((scale as u8, class as u8));
+            }
+        }
+    }
+    map
+});
+
+/// Names of the classes, for explanations: (scale, class) → "raise".
+pub fn polarity_name(scale: u8, class: u8) -> &'static str {
+    lines(include_str!("lexicon/polarity.txt"))
+        .nth(scale as usize)
+        .and_then(|line| line.split(" | ").nth(class as usize))
+        .and_then(|group| group.split_once(':'))
+        .map_or("?", |(name, _)| name.trim_start_matches(['!', '@']))
+}
+
+/// Whether a scale sorts nouns (marked `@`) rather than verbs.
+pub fn is_noun_scale(scale: u8) -> bool {
+    lines(include_str!("lexicon/polarity.txt"))
+        .nth(scale as usize)
+        .is_some_and(|line| line.starts_with('@'))
+}
+
+/// Whether a scale reports an event (marked `!`): one headline with it, one without, differ.
+pub fn is_event_scale(scale: u8) -> bool {
+    lines(include_str!("lexicon/polarity.txt"))
+        .nth(scale as usize)
+        .is_some_and(|line| line.starts_with('!'))
+}
+
+/// Weekdays and months: two headlines naming different ones are about different days.
+pub fn date_word(word: &str) -> bool {
+    matches!(
+        word,
+        "monday"
+            | "tuesday"
+            | "wednesday"
+            | "thursday"
+            | "friday"
+            | "saturday"
+            | "sunday"
+            | "january"
+            | "february"
+            | "march"
+            | "april"
+            | "june"
+            | "july"
+            | "august"
+            | "september"
+            | "october"
+            | "november"
+            | "december"
+    )
+}
+
+/// Words that negate a statement.
+pub static NEGATIONS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+    lines(include_str!("lexicon/negation.txt"))
+        .flat_map(str::split_whitespace)
+        .collect()
+});
+
+/// Headlines that recur for different stories (already folded).
+pub static GENERIC: LazyLock<std::collections::HashSet<&'static str>> =
+    LazyLock::new(|| lines(include_str!("lexicon/generic.txt")).collect());
+
+/// Small number words → digits, so "eleven killed" and "11 killed" agree.
+pub fn number_word(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "one" => "1",
+        "two" => "2",
+        "three" => "3",
+        "four" => "4",
+        "five" => "5",
+        "six" => "6",
+        "seven" => "7",
+        "eight" => "8",
+        "nine" => "9",
+        "ten" => "10",
+        "eleven" => "11",
+        "twelve" => "12",
+        "thirteen" => "13",
+        "fourteen" => "14",
+        "fifteen" => "15",
+        "sixteen" => "16",
+        "seventeen" => "17",
+        "eighteen" => "18",
+        "nineteen" => "19",
+        "twenty" => "20",
+        "thirty" => "30",
+        "forty" => "40",
+        "fifty" => "50",
+        "hundred" => "100",
+        "thousand" => "1000",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lists_load() {
+        assert_eq!(PLACES.get("syrian"), Some(&"syria"));
+        assert_eq!(PLACES.get("british"), Some(&"uk"));
+        assert_eq!(SYNONYMS.get("quits"), Some(&"resign"));
+        assert!(STOPWORDS.contains("the"));
+        let raise = POLARITY["raises"];
+        let hold = POLARITY["holds"];
+        assert_eq!(raise.0, hold.0);
+        assert_ne!(raise.1, hold.1);
+        assert_eq!(polarity_name(hold.0, hold.1), "flat");
+        assert!(NEGATIONS.contains("not"));
+        assert!(GENERIC.contains("morning briefing"));
+    }
+}

@@ -1,0 +1,283 @@
+//! What the similarity layer compares: a headline reduced to its content words (stemmed, with
+//! synonyms and place names made canonical) plus the facts a guard checks — numbers, places,
+//! names in order, polarity words, negation, and the kind of item (live blog, opinion, ...).
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use rust_stemmers::{Algorithm, Stemmer};
+use serde::{Deserialize, Serialize};
+
+use super::lexicon::{
+    date_word, number_word, GENERIC, NEGATIONS, PLACES, POLARITY, STOPWORDS, SYNONYMS,
+};
+use crate::normalize::{text, title};
+
+/// A headline (and optionally the start of its summary) as the similarity layer sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Canonical content words of the headline, sorted.
+    pub words: Vec<String>,
+    /// Numbers in the headline, normalized ("1.0" and "1" agree), sorted.
+    pub numbers: Vec<String>,
+    /// Canonical places named, sorted.
+    pub places: Vec<String>,
+    /// Weekdays and months named.
+    #[serde(default)]
+    pub dates: Vec<String>,
+    /// Capitalized words in the order they appear (who did what to whom).
+    pub names: Vec<String>,
+    /// (scale, class) of every polarity word, sorted.
+    pub polarity: Vec<(u8, u8)>,
+    pub negated: bool,
+    /// Most words capitalized: capitals say nothing about names then.
+    pub title_case: bool,
+    /// A recurring headline such as "Morning briefing".
+    pub generic: bool,
+    /// "live", "opinion", "video", "podcast", "analysis" when the headline says so, "question"
+    /// when it asks one.
+    pub kind: Option<String>,
+    /// Canonical content words of the summary's first sentences, sorted.
+    pub summary_words: Vec<String>,
+}
+
+static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
+
+static KIND_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(live|opinion|analysis|watch|video|podcast|breaking|update(?:\s*\d+)?|exclusive|factbox|explainer)\s*(?::|-|–|—|\|)\s*")
+        .expect("static regex")
+});
+static ACRONYM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\pL)\.(\pL)\.(?:(\pL)\.)?").expect("static regex"));
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[0-9][0-9.,:]*%?|\pL[\pL\pN'-]*[\pL\pN]|\pL").expect("static regex")
+});
+static RAW_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\pL[\pL'’.-]*").expect("static regex"));
+
+/// How many summary words take part: enough for the lead sentence, not the whole article.
+const SUMMARY_WORDS: usize = 40;
+
+impl Signature {
+    /// The signature of a headline and, when present, its summary (HTML or text).
+    pub fn of(headline: &str, summary: Option<&str>) -> Signature {
+        let mut sig = Signature::default();
+        let mut rest = headline.trim();
+        while let Some(m) = KIND_PREFIX.captures(rest) {
+            let word = m.get(1).map_or("", |w| w.as_str()).to_lowercase();
+            if matches!(
+                word.as_str(),
+                "live" | "opinion" | "analysis" | "video" | "watch" | "podcast"
+            ) {
+                sig.kind = Some(if word == "watch" {
+                    "video".into()
+                } else {
+                    word
+                });
+            }
+            rest = &rest[m.get(0).map_or(0, |m| m.end())..];
+        }
+        if sig.kind.is_none() && rest.trim_end().ends_with('?') {
+            // A question is analysis, not the report it asks about.
+            sig.kind = Some("question".into());
+        }
+        let folded = title::fold(rest);
+        let bare = folded.trim_matches(|c: char| !c.is_alphanumeric());
+        sig.generic = GENERIC.contains(bare)
+            || folded
+                .split_once(':')
+                .is_some_and(|(head, _)| GENERIC.contains(head.trim()));
+        let headline_tokens = tokens(&folded);
+        let mut words = BTreeSet::new();
+        let mut numbers = BTreeSet::new();
+        let mut places = BTreeSet::new();
+        let mut polarity = BTreeSet::new();
+        for token in &headline_tokens {
+            let token = number_word(token).unwrap_or(token);
+            if token.starts_with(|c: char| c.is_ascii_digit()) {
+                numbers.insert(number(token));
+                continue;
+            }
+            if date_word(token) {
+                sig.dates.push(token.to_string());
+            }
+            if NEGATIONS.contains(token) {
+                sig.negated = true;
+            }
+            // A synonym shares its canonical word's polarity ("detains" is "arrests").
+            let canonical = SYNONYMS.get(token).copied().unwrap_or(token);
+            if let Some(p) = POLARITY.get(token).or_else(|| POLARITY.get(canonical)) {
+                polarity.insert(*p);
+            }
+            if let Some(place) = PLACES.get(token) {
+                places.insert(place.to_string());
+                words.insert(place.to_string());
+                continue;
+            }
+            content_words(token, &mut words);
+        }
+        sig.words = words.into_iter().collect();
+        sig.numbers = numbers.into_iter().collect();
+        sig.places = places.into_iter().collect();
+        sig.polarity = polarity.into_iter().collect();
+        (sig.names, sig.title_case) = names(rest);
+        if let Some(summary) = summary {
+            let plain = text::plain_text(summary);
+            let mut words = BTreeSet::new();
+            for token in tokens(&title::fold(&plain)).iter().take(SUMMARY_WORDS) {
+                match PLACES.get(token.as_str()) {
+                    Some(place) => {
+                        words.insert(place.to_string());
+                    }
+                    None if !token.starts_with(|c: char| c.is_ascii_digit()) => {
+                        content_words(token, &mut words)
+                    }
+                    None => {}
+                }
+            }
+            sig.summary_words = words.into_iter().collect();
+        }
+        sig
+    }
+}
+
+/// Folded text as tokens, with "u.s." as "us" and multi-word places joined ("new-york").
+fn tokens(folded: &str) -> Vec<String> {
+    let collapsed = ACRONYM.replace_all(folded, "$1$2$3");
+    let raw: Vec<String> = TOKEN
+        .find_iter(&collapsed)
+        .map(|m| {
+            let t = m.as_str();
+            let t = t.strip_suffix("'s").unwrap_or(t);
+            t.trim_matches('\'').to_string()
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let joined3 = raw.get(i..i + 3).map(|w| w.join("-"));
+        let joined2 = raw.get(i..i + 2).map(|w| w.join("-"));
+        if let Some(j) = joined3.filter(|j| PLACES.contains_key(j.as_str())) {
+            out.push(j);
+            i += 3;
+        } else if let Some(j) = joined2.filter(|j| PLACES.contains_key(j.as_str())) {
+            out.push(j);
+            i += 2;
+        } else {
+            out.push(raw[i].clone());
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Adds the canonical form(s) of a non-number token that is not a place.
+fn content_words(token: &str, words: &mut BTreeSet<String>) {
+    if STOPWORDS.contains(token) {
+        return;
+    }
+    if let Some(syn) = SYNONYMS.get(token) {
+        words.insert(syn.to_string());
+        return;
+    }
+    if token.contains('-') {
+        for part in token.split('-') {
+            if !part.is_empty() && !part.starts_with(|c: char| c.is_ascii_digit()) {
+                content_words(part, words);
+            }
+        }
+        return;
+    }
+    words.insert(STEMMER.stem(token).into_owned());
+}
+
+fn number(token: &str) -> String {
+    let t = token.trim_end_matches(['.', ',', ':']).replace(',', "");
+    match t.split_once('.') {
+        Some((int, frac)) if frac.chars().all(|c| c == '0') => int.to_string(),
+        _ => t,
+    }
+}
+
+/// Capitalized words in order (canonical, lower-case), and whether the headline is in Title
+/// Case (then capitals mark nothing and no names are taken).
+fn names(raw: &str) -> (Vec<String>, bool) {
+    let words: Vec<&str> = RAW_WORD.find_iter(raw).map(|m| m.as_str()).collect();
+    let long: Vec<&&str> = words.iter().filter(|w| w.chars().count() >= 4).collect();
+    let capitalized = long
+        .iter()
+        .filter(|w| w.starts_with(char::is_uppercase))
+        .count();
+    let title_case = !long.is_empty() && capitalized * 10 > long.len() * 7;
+    if title_case {
+        return (Vec::new(), true);
+    }
+    let mut names = Vec::new();
+    for w in words {
+        if !w.starts_with(char::is_uppercase) {
+            continue;
+        }
+        let lower = title::fold(w);
+        let lower = lower.trim_end_matches("'s").trim_matches(['.', '\'', '-']);
+        if STOPWORDS.contains(lower) {
+            continue;
+        }
+        let canonical = PLACES
+            .get(lower)
+            .map_or_else(|| STEMMER.stem(lower).into_owned(), |p| p.to_string());
+        if !names.contains(&canonical) {
+            names.push(canonical);
+        }
+    }
+    (names, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_headline_is_reduced_to_what_matters() {
+        let s = Signature::of("U.S. Fed raises rates to 5.5% as Syrian talks stall", None);
+        assert_eq!(s.numbers, vec!["5.5%"]);
+        assert_eq!(s.places, vec!["syria", "us"]);
+        assert!(s.words.contains(&"rate".to_string()), "{:?}", s.words);
+        assert!(s.words.contains(&"talk".to_string()), "{:?}", s.words);
+        assert!(!s.words.contains(&"to".to_string()));
+        assert_eq!(s.polarity.len(), 1);
+        assert!(!s.negated && !s.generic && !s.title_case);
+        assert_eq!(s.names, vec!["us", "fed", "syria"]);
+    }
+
+    #[test]
+    fn prefixes_kinds_generic_titles_and_title_case() {
+        assert_eq!(
+            Signature::of("LIVE: Ukraine war latest", None)
+                .kind
+                .as_deref(),
+            Some("live")
+        );
+        let s = Signature::of(
+            "EXCLUSIVE-UPDATE 2-Egypt alliance signals flexibility",
+            None,
+        );
+        assert_eq!(s.kind, None);
+        assert!(s.numbers.is_empty(), "{:?}", s.numbers);
+        assert!(Signature::of("Morning Briefing", None).generic);
+        assert!(Signature::of("Letters: on the new bridge", None).generic);
+        assert!(Signature::of("Tony Abbott Sworn In As Australia PM", None).title_case);
+    }
+
+    #[test]
+    fn number_words_multiword_places_and_negation() {
+        let s = Signature::of(
+            "Eleven hurt as storm hits New York, police will not say why",
+            None,
+        );
+        assert_eq!(s.numbers, vec!["11"]);
+        assert!(s.places.contains(&"new-york".to_string()), "{:?}", s.places);
+        assert!(s.negated);
+    }
+}

@@ -1,0 +1,338 @@
+//! The near-duplicate verdict on two signatures: word overlap decides how alike two headlines
+//! are, and guards veto any merge where the headlines say different things.
+//!
+//! Every guard exists because plain overlap merges different stories: "Fed raises rates" /
+//! "Fed holds rates" (polarity), "28-point plan" / "20-point plan" (numbers), "quake hits
+//! Japan" / "quake hits Chile" (places), "A beat B" / "B beat A" (order of names), "will send" /
+//! "will not send" (negation).
+
+use std::fmt;
+
+use super::lexicon::{is_event_scale, is_noun_scale, polarity_name};
+use super::signature::Signature;
+
+/// Thresholds of the similarity layer (`[dedup]` in the config).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    /// Jaccard similarity of content words needed for a duplicate.
+    pub threshold: f64,
+    /// Content words two headlines must share at least.
+    pub min_shared: usize,
+    /// Content words a headline needs to take part at all.
+    pub min_words: usize,
+    /// Below `threshold` but at least this: "related" (reported, never merged).
+    pub related: f64,
+    /// With both summaries present: summary word similarity that, with `min_shared` shared
+    /// headline words, makes a duplicate too (syndicated copy under a rewritten headline).
+    pub summary_threshold: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            threshold: 0.5,
+            min_shared: 3,
+            min_words: 3,
+            related: 0.3,
+            summary_threshold: 0.6,
+        }
+    }
+}
+
+/// What two headlines are to each other.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The same story: merge.
+    Duplicate { score: f64, reason: String },
+    /// About the same thing but not the same story (or a guard said so): keep both.
+    Related { score: f64, reason: String },
+    /// Different stories.
+    Distinct { score: f64, reason: String },
+}
+
+impl Verdict {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Duplicate { .. } => "duplicate",
+            Verdict::Related { .. } => "related",
+            Verdict::Distinct { .. } => "distinct",
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Verdict::Duplicate { reason, .. }
+            | Verdict::Related { reason, .. }
+            | Verdict::Distinct { reason, .. } => reason,
+        }
+    }
+
+    pub fn score(&self) -> f64 {
+        match self {
+            Verdict::Duplicate { score, .. }
+            | Verdict::Related { score, .. }
+            | Verdict::Distinct { score, .. } => *score,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\t{}", self.label(), self.reason())
+    }
+}
+
+/// (shared, union) of two sorted word lists.
+fn overlap(a: &[String], b: &[String]) -> (usize, usize) {
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    (shared, a.len() + b.len() - shared)
+}
+
+fn jaccard(shared: usize, union: usize) -> f64 {
+    if union == 0 {
+        0.0
+    } else {
+        shared as f64 / union as f64
+    }
+}
+
+/// Compares two signatures. Symmetric.
+pub fn compare(a: &Signature, b: &Signature, t: &Thresholds) -> Verdict {
+    let (shared, union) = overlap(&a.words, &b.words);
+    let score = jaccard(shared, union);
+    if a.generic || b.generic {
+        return Verdict::Distinct {
+            score,
+            reason: "a recurring headline never identifies a story".into(),
+        };
+    }
+    if a.words.len() < t.min_words || b.words.len() < t.min_words {
+        return Verdict::Distinct {
+            score,
+            reason: format!("too few words to be specific (need {})", t.min_words),
+        };
+    }
+    let (s_shared, s_union) = overlap(&a.summary_words, &b.summary_words);
+    let summary_score = jaccard(s_shared, s_union);
+    let by_summary = !a.summary_words.is_empty()
+        && !b.summary_words.is_empty()
+        && summary_score >= t.summary_threshold
+        && shared >= t.min_shared.min(2);
+    let similar = (shared >= t.min_shared && score >= t.threshold) || by_summary;
+    if !similar {
+        let reason = format!("similarity {score:.2}, {shared} shared words");
+        return if score >= t.related && shared >= 2 {
+            Verdict::Related { score, reason }
+        } else {
+            Verdict::Distinct { score, reason }
+        };
+    }
+    if let Some(reason) = guard(a, b) {
+        return Verdict::Related { score, reason };
+    }
+    let reason = if by_summary && !(shared >= t.min_shared && score >= t.threshold) {
+        format!("same summary (similarity {summary_score:.2}), headline similarity {score:.2}")
+    } else {
+        format!("similarity {score:.2}, {shared} shared words, all guards pass")
+    };
+    Verdict::Duplicate { score, reason }
+}
+
+/// The first guard that says the two headlines are different stories.
+fn guard(a: &Signature, b: &Signature) -> Option<String> {
+    if a.kind != b.kind {
+        return Some(format!(
+            "different kinds: {} vs {}",
+            a.kind.as_deref().unwrap_or("report"),
+            b.kind.as_deref().unwrap_or("report")
+        ));
+    }
+    if !a.numbers.is_empty() && !b.numbers.is_empty() && a.numbers != b.numbers {
+        return Some(format!(
+            "numbers differ: {} vs {}",
+            a.numbers.join(" "),
+            b.numbers.join(" ")
+        ));
+    }
+    if !a.dates.is_empty() && !b.dates.is_empty() && a.dates.iter().all(|d| !b.dates.contains(d)) {
+        return Some(format!("different days: {} vs {}", a.dates[0], b.dates[0]));
+    }
+    if a.negated != b.negated {
+        return Some("one headline negates what the other says".into());
+    }
+    for &(scale, class) in &a.polarity {
+        let theirs: Vec<u8> = b
+            .polarity
+            .iter()
+            .filter(|(s, _)| *s == scale)
+            .map(|(_, c)| *c)
+            .collect();
+        let ours: Vec<u8> = a
+            .polarity
+            .iter()
+            .filter(|(s, _)| *s == scale)
+            .map(|(_, c)| *c)
+            .collect();
+        if !theirs.is_empty() && !theirs.iter().any(|c| ours.contains(c)) {
+            return Some(format!(
+                "opposite meanings: {} vs {}",
+                polarity_name(scale, class),
+                polarity_name(scale, theirs[0])
+            ));
+        }
+    }
+    if let Some(reason) = events(a, b).or_else(|| events(b, a)) {
+        return Some(reason);
+    }
+    let scales = |s: &Signature| {
+        s.polarity
+            .iter()
+            .map(|(scale, _)| *scale)
+            .filter(|scale| !is_noun_scale(*scale))
+            .collect::<Vec<u8>>()
+    };
+    let (scales_a, scales_b) = (scales(a), scales(b));
+    if !scales_a.is_empty()
+        && !scales_b.is_empty()
+        && !scales_a.iter().any(|s| scales_b.contains(s))
+    {
+        let first = |s: &Signature| {
+            s.polarity
+                .iter()
+                .find(|(scale, _)| !is_noun_scale(*scale))
+                .map_or("?", |(scale, class)| polarity_name(*scale, *class))
+        };
+        return Some(format!("different events: {} vs {}", first(a), first(b)));
+    }
+    let only_a: Vec<&String> = a.places.iter().filter(|p| !b.places.contains(p)).collect();
+    let only_b: Vec<&String> = b.places.iter().filter(|p| !a.places.contains(p)).collect();
+    if !only_a.is_empty() && !only_b.is_empty() {
+        return Some(format!("different places: {} vs {}", only_a[0], only_b[0]));
+    }
+    if !a.title_case && !b.title_case {
+        let shared: Vec<&String> = a.names.iter().filter(|n| b.names.contains(n)).collect();
+        let theirs: Vec<&String> = b.names.iter().filter(|n| a.names.contains(n)).collect();
+        if shared.len() >= 2 && shared != theirs {
+            return Some(format!(
+                "names in another order: {} vs {}",
+                join(&shared),
+                join(&theirs)
+            ));
+        }
+    }
+    None
+}
+
+/// An event `a` reports (a death, a verdict, a resignation, a release) that `b` does not.
+fn events(a: &Signature, b: &Signature) -> Option<String> {
+    a.polarity
+        .iter()
+        .find(|(scale, _)| is_event_scale(*scale) && !b.polarity.iter().any(|(s, _)| s == scale))
+        .map(|(scale, class)| {
+            format!(
+                "only one headline reports: {}",
+                polarity_name(*scale, *class)
+            )
+        })
+}
+
+fn join(names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(a: &str, b: &str) -> Verdict {
+        compare(
+            &Signature::of(a, None),
+            &Signature::of(b, None),
+            &Thresholds::default(),
+        )
+    }
+
+    fn assert_label(a: &str, b: &str, label: &str) {
+        let v = verdict(a, b);
+        assert_eq!(v.label(), label, "{a:?} / {b:?}: {v}");
+        let back = verdict(b, a);
+        assert_eq!(back.label(), label, "not symmetric: {b:?} / {a:?}: {back}");
+    }
+
+    #[test]
+    fn reworded_copies_are_duplicates() {
+        assert_label(
+            "Trump Defends Envoy Steve Witkoff After Leak Suggests Coaching Russian Official",
+            "Trump defends envoy Witkoff after leak suggests he coached Russian official",
+            "duplicate",
+        );
+        assert_label(
+            "Putin sworn in as Russian president",
+            "Putin sworn in as Russia's president for 6 years",
+            "duplicate",
+        );
+        assert_label(
+            "Eleven killed in Chinese police station attack",
+            "11 killed in China police station attack",
+            "duplicate",
+        );
+    }
+
+    #[test]
+    fn headlines_that_say_different_things_are_never_duplicates() {
+        for (a, b) in [
+            (
+                "Fed raises interest rates by a quarter point",
+                "Fed holds interest rates by a quarter point",
+            ),
+            (
+                "Council approves 28-point plan for city transit",
+                "Council approves 20-point plan for city transit",
+            ),
+            (
+                "Powerful earthquake strikes off coast of Japan",
+                "Powerful earthquake strikes off coast of Chile",
+            ),
+            (
+                "Man United beat Liverpool in a dramatic derby",
+                "Liverpool beat Man United in a dramatic derby",
+            ),
+            (
+                "Government will send troops to the border",
+                "Government will not send troops to the border",
+            ),
+            (
+                "Apple shares rise after strong earnings report",
+                "Apple shares fall after strong earnings report",
+            ),
+            (
+                "LIVE: Ukraine war latest news and updates",
+                "Ukraine war latest news and updates",
+            ),
+        ] {
+            assert_ne!(verdict(a, b).label(), "duplicate", "{a:?} / {b:?}");
+            assert_ne!(verdict(b, a).label(), "duplicate", "{b:?} / {a:?}");
+        }
+    }
+
+    #[test]
+    fn generic_and_short_headlines_never_merge() {
+        assert_label("Morning briefing", "Morning briefing", "distinct");
+        assert_label("Markets wrap", "Markets wrap", "distinct");
+    }
+}

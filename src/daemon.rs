@@ -74,8 +74,13 @@ pub async fn run(
         snapshots_tx,
     ));
     let server_token = token.clone();
+    let server_store = store.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, serve::router(snapshots))
+        let shared = serve::Shared {
+            snapshots,
+            store: server_store,
+        };
+        axum::serve(listener, serve::router(shared))
             .with_graceful_shutdown(server_token.cancelled_owned())
             .await
     });

@@ -236,6 +236,7 @@ fn claim_keys(txn: &mut Txn<'_>, entry: &Entry, story: &Story) -> Result<(), Sto
 fn copy_of(entry: &Entry, joined_by: Layer, score: Option<f64>, reason: String) -> Copy {
     Copy {
         entry: entry.key.clone(),
+        guid: entry.guid.clone(),
         source: entry.source.clone(),
         source_url: entry.source_url.clone(),
         title: entry.title.clone(),

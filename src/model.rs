@@ -92,6 +92,9 @@ impl std::fmt::Display for Layer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Copy {
     pub entry: EntryKey,
+    /// The publisher's GUID of this copy, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
     pub source: String,
     pub source_url: String,
     pub title: String,

@@ -1,12 +1,13 @@
 //! Stage 7: serve the merged feeds over HTTP with axum.
 //!
-//! Handlers never touch the store or build XML: they copy bytes out of the latest [`Snapshot`]
-//! (a `watch` channel the ingest task updates). Conditional requests (`If-None-Match`,
-//! `If-Modified-Since`) get `304`; clients that accept gzip get the pre-compressed body.
+//! Feed handlers never touch the store or build XML: they copy bytes out of the latest
+//! [`Snapshot`] (a `watch` channel the ingest task updates). Conditional requests
+//! (`If-None-Match`, `If-Modified-Since`) get `304`; clients that accept gzip get the
+//! pre-compressed body. Only `/stories/…` reads the store, one story at a time, to explain it.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,31 +15,78 @@ use axum::Router;
 use tokio::sync::watch;
 
 use crate::render::{Rendered, Snapshot};
+use crate::store::Store;
 
-/// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/healthz`, and `/` listing them.
-pub fn router(snapshots: watch::Receiver<Arc<Snapshot>>) -> Router {
+/// What the handlers read.
+#[derive(Clone)]
+pub struct Shared {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub store: Store,
+}
+
+/// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/stories/{id}.json` and
+/// `/stories.json?url=` (a story with every copy and why it joined), `/healthz`, and `/`.
+pub fn router(shared: Shared) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/feed.xml", get(rss))
         .route("/atom.xml", get(atom))
+        .route("/stories/{id}", get(story_by_id))
+        .route("/stories.json", get(story_by_url))
         .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(snapshots)
+        .with_state(shared)
 }
 
-type Snapshots = State<watch::Receiver<Arc<Snapshot>>>;
-
-async fn rss(State(s): Snapshots, method: Method, headers: HeaderMap) -> Response {
-    let snapshot = s.borrow().clone();
+async fn rss(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+    let snapshot = s.snapshots.borrow().clone();
     respond(&snapshot.rss, &method, &headers)
 }
 
-async fn atom(State(s): Snapshots, method: Method, headers: HeaderMap) -> Response {
-    let snapshot = s.borrow().clone();
+async fn atom(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+    let snapshot = s.snapshots.borrow().clone();
     respond(&snapshot.atom, &method, &headers)
 }
 
-async fn index(State(s): Snapshots) -> Response {
-    let stories = s.borrow().stories;
+async fn story_by_id(State(s): State<Shared>, Path(file): Path<String>) -> Response {
+    let Some(id) = file.strip_suffix(".json") else {
+        return not_found("stories are at /stories/{id}.json\n");
+    };
+    lookup(s.store, id.to_string()).await
+}
+
+#[derive(serde::Deserialize)]
+struct ByUrl {
+    url: String,
+}
+
+async fn story_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Response {
+    lookup(s.store, q.url).await
+}
+
+async fn lookup(store: Store, query: String) -> Response {
+    let found = tokio::task::spawn_blocking(move || crate::cli::find_story(&store, &query)).await;
+    match found {
+        Ok(Ok(Some(story))) => match serde_json::to_vec_pretty(&story) {
+            Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        },
+        Ok(Ok(None)) => not_found("no stored story has that id or link\n"),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+fn not_found(text: &'static str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+async fn index(State(s): State<Shared>) -> Response {
+    let stories = s.snapshots.borrow().stories;
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!("feedmerge: {stories} stories\n\nRSS 2.0:  /feed.xml\nAtom 1.0: /atom.xml\n"),

@@ -128,3 +128,64 @@ fn an_unusable_store_path_is_one_clear_line_with_its_own_exit_code() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn explain_shows_a_story_its_copies_and_why_each_joined() {
+    let origin = Origin::start();
+    origin.feed(
+        "a.xml",
+        rss(
+            "A",
+            &[(
+                "a1",
+                "Volcano erupts on remote island forcing thousands to flee",
+                "https://a.example/volcano?utm_source=rss",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    origin.feed(
+        "b.xml",
+        rss(
+            "B",
+            &[(
+                "b1",
+                "Thousands flee as volcano erupts on remote island",
+                "https://b.example/eruption",
+                "2025-11-26T09:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[("A", origin.url("a.xml")), ("B", origin.url("b.xml"))],
+        "15m",
+        "",
+    );
+    let c = config.to_str().unwrap();
+    assert_eq!(run_cli(&["-c", c, "once"]).0, 0);
+    let (code, out, err) = run_cli(&["-c", c, "explain", "https://a.example/volcano"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Volcano erupts on remote island forcing thousands to flee"),
+        "{out}"
+    );
+    assert!(out.contains("1. A:") && out.contains("2. B:"), "{out}");
+    assert!(out.contains("joined by near (score"), "{out}");
+    assert!(out.contains("all guards pass"), "{out}");
+    // By id too, and an unknown link is a clear error.
+    let id = out.split_whitespace().nth(1).unwrap().to_string();
+    let (code, by_id, _) = run_cli(&["-c", c, "explain", &id]);
+    assert_eq!((code, by_id), (0, out));
+    let (code, _, err) = run_cli(&["-c", c, "explain", "https://nowhere.example/x"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no stored story"), "{err}");
+    // The export has the same story.
+    let (code, export, _) = run_cli(&["-c", c, "export"]);
+    assert_eq!(code, 0);
+    assert_eq!(export.lines().count(), 1);
+    assert!(export.contains("\"joined_by\":\"near\""), "{export}");
+}

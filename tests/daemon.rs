@@ -273,3 +273,60 @@ fn a_second_process_on_the_same_store_is_refused_clearly() {
         "{err}"
     );
 }
+
+#[test]
+fn a_running_daemon_explains_stories_over_http_and_to_the_cli() {
+    let origin = Origin::start();
+    origin.feed(
+        "a.xml",
+        rss(
+            "A",
+            &[(
+                "a1",
+                "Ferry service resumes after the winter storm passes",
+                "https://a.example/ferry",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        // The CLI reaches the daemon at [server] listen, so it needs a fixed port here.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "15m", "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::start(&config);
+    let xml = wait_for_items(&daemon, 1);
+    let guid = rss_guids(&xml)[0].clone();
+    let id = guid.trim_start_matches("urn:feedmerge:story:").to_string();
+    let (status, headers, body) = get(&daemon.url(&format!("stories/{id}.json")), &[]).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    let story: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(story["copies"][0]["source"], "A");
+    let (status, _, _) = get(
+        &daemon.url("stories.json?url=https%3A%2F%2Fa.example%2Fferry"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        get(&daemon.url("stories/0000000000000000.json"), &[])
+            .unwrap()
+            .0,
+        404
+    );
+    // The store is locked by the daemon: the CLI asks it instead.
+    let (code, out, err) = run_cli(&["-c", config.to_str().unwrap(), "explain", &guid]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Ferry service resumes after the winter storm passes"),
+        "{out}"
+    );
+}

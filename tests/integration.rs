@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod corpus;
 mod daemon;
+mod dedup_fixtures;
 mod demo;
 mod feeds;
 mod pipeline;

@@ -453,3 +453,127 @@ async fn a_broken_source_is_reported_and_the_others_still_merge() {
     assert_eq!(state.consecutive_failures, 1);
     assert_eq!(state.last_outcome, "HTTP status 500");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reworded_headline_from_another_outlet_joins_and_a_guarded_one_does_not() {
+    let origin = Origin::start();
+    origin.feed(
+        "a.xml",
+        rss(
+            "A",
+            &[
+                (
+                    "a1",
+                    "Volcano erupts on remote island forcing thousands to flee",
+                    "https://a.example/volcano",
+                    "2025-11-26T08:00:00Z",
+                ),
+                (
+                    "a2",
+                    "Central bank raises interest rates to curb stubborn inflation",
+                    "https://a.example/rates",
+                    "2025-11-26T08:00:00Z",
+                ),
+            ],
+        ),
+        "application/rss+xml",
+    );
+    origin.feed(
+        "b.xml",
+        atom(
+            "B",
+            &[
+                (
+                    "b1",
+                    "Thousands flee as volcano erupts on remote island",
+                    "https://b.example/eruption",
+                    "2025-11-26T09:30:00Z",
+                ),
+                (
+                    "b2",
+                    "Central bank holds interest rates to curb stubborn inflation",
+                    "https://b.example/rates",
+                    "2025-11-26T09:30:00Z",
+                ),
+            ],
+        ),
+        "application/atom+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &[("A", origin.url("a.xml")), ("B", origin.url("b.xml"))],
+    );
+    once(&config).await;
+    let stories = stories(&config);
+    assert_eq!(stories.len(), 3, "{:?}", titles(&stories));
+    let volcano = story_with(&stories, "olcano");
+    assert_eq!(volcano.copies.len(), 2);
+    let joined = volcano
+        .copies
+        .iter()
+        .find(|c| c.joined_by != Layer::First)
+        .unwrap();
+    assert_eq!(joined.joined_by, Layer::Near);
+    assert!(joined.score.unwrap() >= 0.5);
+    assert!(joined.reason.contains("guards pass"), "{}", joined.reason);
+    assert!(stories
+        .iter()
+        .filter(|s| s.title.contains("interest rates"))
+        .all(|s| s.copies.len() == 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_with_priority_leads_the_stories_it_carries() {
+    let origin = Origin::start();
+    let headline = "Harbour cranes idle as dock strike enters its third week";
+    origin.feed(
+        "early.xml",
+        rss(
+            "Early",
+            &[(
+                "e1",
+                headline,
+                "https://early.example/strike",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    origin.feed(
+        "trusted.xml",
+        rss(
+            "Trusted",
+            &[(
+                "t1",
+                headline,
+                "https://trusted.example/strike",
+                "2025-11-26T10:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[store]\npath = \"{}\"\n[[source]]\nname = \"Early\"\nurl = \"{}\"\n[[source]]\nname = \"Trusted\"\nurl = \"{}\"\npriority = 10\n",
+        dir.path().join("store").display(),
+        origin.url("early.xml"),
+        origin.url("trusted.xml")
+    );
+    let config = Config::parse(&dir.path().join("f.toml"), &text).unwrap();
+    once(&config).await;
+    let stories = stories(&config);
+    assert_eq!(stories.len(), 1);
+    let story = &stories[0];
+    assert_eq!(
+        story.link.as_deref(),
+        Some("https://trusted.example/strike"),
+        "the trusted copy leads"
+    );
+    assert_eq!(story.copies[0].source, "Trusted");
+    assert_eq!(
+        story.published.to_rfc3339(),
+        "2025-11-26T08:00:00+00:00",
+        "placed by its first report"
+    );
+}

@@ -2,7 +2,10 @@
 //! `-c/--config`.
 
 mod explain;
+mod export;
 mod pairs;
+
+pub use explain::find as find_story;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +47,9 @@ pub enum Command {
         /// A story id, its GUID, or a link.
         story: String,
     },
+    /// Write every stored story, with its copies, as one JSON object a line (stop the daemon
+    /// first: the store allows one process).
+    Export,
     /// Merge built-in demo feeds and serve the result (no network or config needed).
     Demo {
         /// Where to serve the merged feed.
@@ -119,6 +125,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             Command::Explain { story } => {
                 let config = Config::load(&cli.config)?;
                 explain::run(&config, &story).await
+            }
+            Command::Export => {
+                let config = Config::load(&cli.config)?;
+                export::run(&config).await
             }
             Command::Check | Command::Pairs => Ok(()),
         }

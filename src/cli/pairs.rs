@@ -89,6 +89,7 @@ pub fn judge(
             updated: first.published,
             copies: vec![Copy {
                 entry: first.key.clone(),
+                guid: None,
                 source: first.source.clone(),
                 source_url: first.source_url.clone(),
                 title: first.title.clone(),

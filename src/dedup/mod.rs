@@ -98,8 +98,8 @@ pub fn decide<I: Index>(
         return Ok(Decision::Seen(id));
     }
     let by_title = match &entry.title_key {
-        Some(key) => title_match(entry, key, index, settings)?,
-        None => None,
+        Some(key) if !entry.signature.generic => title_match(entry, key, index, settings)?,
+        _ => None,
     };
     if let Some(url_key) = &entry.url_key {
         if let Some(id) = index.story_of_url(url_key)? {
@@ -143,11 +143,7 @@ fn near_match<I: Index>(
     let reach = settings.window.num_days() + 1;
     let today = day(entry.published);
     let found = index.candidates(&sig.words, today - reach..=today + reach)?;
-    let needed = settings.thresholds.min_shared.min(2);
-    for (id, shared) in found.into_iter().take(MAX_CANDIDATES) {
-        if shared < needed {
-            break;
-        }
+    for (id, _) in found.into_iter().take(MAX_CANDIDATES) {
         let Some(story) = index.story(id)? else {
             continue;
         };

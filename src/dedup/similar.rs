@@ -39,6 +39,10 @@ impl Default for Thresholds {
     }
 }
 
+/// A summary needs this many content words to vouch for a merge: short ones ("Read more") are
+/// the same everywhere.
+const MIN_SUMMARY_WORDS: usize = 12;
+
 /// What two headlines are to each other.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -125,11 +129,12 @@ pub fn compare(a: &Signature, b: &Signature, t: &Thresholds) -> Verdict {
     }
     let (s_shared, s_union) = overlap(&a.summary_words, &b.summary_words);
     let summary_score = jaccard(s_shared, s_union);
-    let by_summary = !a.summary_words.is_empty()
-        && !b.summary_words.is_empty()
+    let by_summary = a.summary_words.len() >= MIN_SUMMARY_WORDS
+        && b.summary_words.len() >= MIN_SUMMARY_WORDS
         && summary_score >= t.summary_threshold
-        && shared >= t.min_shared.min(2);
-    let similar = (shared >= t.min_shared && score >= t.threshold) || by_summary;
+        && shared >= 1;
+    let by_headline = shared >= t.min_shared && score >= t.threshold;
+    let similar = by_headline || by_summary;
     if !similar {
         let reason = format!("similarity {score:.2}, {shared} shared words");
         return if score >= t.related && shared >= 2 {
@@ -138,10 +143,12 @@ pub fn compare(a: &Signature, b: &Signature, t: &Thresholds) -> Verdict {
             Verdict::Distinct { score, reason }
         };
     }
-    if let Some(reason) = guard(a, b) {
+    // When only the summaries match, the headlines were written apart: their wording (verbs,
+    // names' order) says little, but their facts (numbers, places, days) must still agree.
+    if let Some(reason) = guard(a, b, by_headline) {
         return Verdict::Related { score, reason };
     }
-    let reason = if by_summary && !(shared >= t.min_shared && score >= t.threshold) {
+    let reason = if !by_headline {
         format!("same summary (similarity {summary_score:.2}), headline similarity {score:.2}")
     } else {
         format!("similarity {score:.2}, {shared} shared words, all guards pass")
@@ -149,8 +156,9 @@ pub fn compare(a: &Signature, b: &Signature, t: &Thresholds) -> Verdict {
     Verdict::Duplicate { score, reason }
 }
 
-/// The first guard that says the two headlines are different stories.
-fn guard(a: &Signature, b: &Signature) -> Option<String> {
+/// The first guard that says the two headlines are different stories. With `wording` false
+/// only the factual guards (kind, numbers, days, places) run.
+fn guard(a: &Signature, b: &Signature, wording: bool) -> Option<String> {
     if a.kind != b.kind {
         return Some(format!(
             "different kinds: {} vs {}",
@@ -167,6 +175,14 @@ fn guard(a: &Signature, b: &Signature) -> Option<String> {
     }
     if !a.dates.is_empty() && !b.dates.is_empty() && a.dates.iter().all(|d| !b.dates.contains(d)) {
         return Some(format!("different days: {} vs {}", a.dates[0], b.dates[0]));
+    }
+    let only_a: Vec<&String> = a.places.iter().filter(|p| !b.places.contains(p)).collect();
+    let only_b: Vec<&String> = b.places.iter().filter(|p| !a.places.contains(p)).collect();
+    if !only_a.is_empty() && !only_b.is_empty() {
+        return Some(format!("different places: {} vs {}", only_a[0], only_b[0]));
+    }
+    if !wording {
+        return None;
     }
     if a.negated != b.negated {
         return Some("one headline negates what the other says".into());
@@ -214,11 +230,6 @@ fn guard(a: &Signature, b: &Signature) -> Option<String> {
                 .map_or("?", |(scale, class)| polarity_name(*scale, *class))
         };
         return Some(format!("different events: {} vs {}", first(a), first(b)));
-    }
-    let only_a: Vec<&String> = a.places.iter().filter(|p| !b.places.contains(p)).collect();
-    let only_b: Vec<&String> = b.places.iter().filter(|p| !a.places.contains(p)).collect();
-    if !only_a.is_empty() && !only_b.is_empty() {
-        return Some(format!("different places: {} vs {}", only_a[0], only_b[0]));
     }
     if !a.title_case && !b.title_case {
         let shared: Vec<&String> = a.names.iter().filter(|n| b.names.contains(n)).collect();

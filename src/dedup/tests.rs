@@ -37,6 +37,7 @@ fn remember(index: &mut Memory, id: u64, e: &Entry) {
         updated: e.published,
         copies: vec![Copy {
             entry: e.key.clone(),
+            guid: None,
             source: e.source.clone(),
             source_url: e.source_url.clone(),
             title: e.title.clone(),

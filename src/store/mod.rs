@@ -168,6 +168,14 @@ impl Store {
         Ok(n)
     }
 
+    /// Every stored story, in id order.
+    pub fn stories(&self) -> impl Iterator<Item = Result<Story, StoreError>> + '_ {
+        self.tree.scan_prefix(b"s").map(|item| {
+            let (key, value) = item?;
+            decode(&key, &value)
+        })
+    }
+
     /// How many stories are stored (a scan of the order index; not for hot paths).
     pub fn story_count(&self) -> Result<usize, StoreError> {
         let mut n = 0;

@@ -18,6 +18,7 @@ fn story(id: u64, hour: i64) -> Story {
         updated: published,
         copies: vec![crate::model::Copy {
             entry: EntryKey(format!("e{id}")),
+            guid: None,
             source: "s".into(),
             source_url: "https://s.example/feed".into(),
             title: format!("story {id}"),

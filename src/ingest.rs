@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::dedup::{self, Decision, Index};
+use crate::dedup::{self, Decision};
 use crate::model::{Copy, Entry, Layer, Story};
 use crate::render::{self, Snapshot};
 use crate::store::{EntryRecord, PollState, Store, StoreError, Txn};
@@ -159,6 +159,13 @@ pub fn apply(
         match dedup::decide(entry, &txn, settings)? {
             Decision::Seen(id) => {
                 done.seen += 1;
+                let fingerprint = fingerprint(entry);
+                let Some(mut record) = txn.entry_record(&entry.key)? else {
+                    continue;
+                };
+                if record.fingerprint == fingerprint {
+                    continue;
+                }
                 if let Some(mut story) = txn.story(id)? {
                     let old_published = story.published;
                     if refresh_copy(&mut story, entry, now) {
@@ -167,6 +174,8 @@ pub fn apply(
                         done.updated += 1;
                     }
                 }
+                record.fingerprint = fingerprint;
+                txn.insert_entry(&entry.key, &record);
             }
             Decision::Join {
                 story: id,
@@ -218,9 +227,26 @@ fn record(
         &EntryRecord {
             story: story.id,
             first_seen: now,
+            fingerprint: fingerprint(entry),
         },
     );
     claim_keys(txn, entry, story)
+}
+
+/// A stable hash of what an edit can change.
+fn fingerprint(entry: &Entry) -> u64 {
+    use std::hash::Hasher;
+    let mut h = siphasher::sip::SipHasher13::new_with_keys(0x0000_6669_6e67_6572, 0x0070_7269_6e74);
+    for part in [
+        Some(entry.title.as_str()),
+        entry.link.as_deref(),
+        entry.summary.as_deref(),
+        entry.content.as_deref(),
+    ] {
+        h.write(part.unwrap_or("").as_bytes());
+        h.write(&[0]);
+    }
+    h.finish()
 }
 
 fn claim_keys(txn: &mut Txn<'_>, entry: &Entry, story: &Story) -> Result<(), StoreError> {

@@ -26,9 +26,20 @@ async fn once(config: &Config) -> Vec<OnceReport> {
     daemon::once(config.clone()).await.expect("once completes")
 }
 
+/// Opens the store `once` just closed. sled's background flusher holds the file lock a moment
+/// after the last handle is dropped, so wait (bounded) for it.
+fn open_store(config: &Config) -> Store {
+    crate::support::wait_for(
+        "the store lock to be released",
+        std::time::Duration::from_secs(10),
+        || Store::open(&config.store.path).ok(),
+    )
+}
+
 fn stories(config: &Config) -> Vec<Story> {
-    let store = Store::open(&config.store.path).expect("store opens");
-    store.newest_stories(1000).expect("stories readable")
+    open_store(config)
+        .newest_stories(1000)
+        .expect("stories readable")
 }
 
 fn story_with<'a>(stories: &'a [Story], title_part: &str) -> &'a Story {
@@ -448,7 +459,7 @@ async fn a_broken_source_is_reported_and_the_others_still_merge() {
         vec!["Lighthouse keeper retires after forty years on the rock"]
     );
     // A failed poll keeps no validators, so the next poll fetches in full again.
-    let store = Store::open(&config.store.path).unwrap();
+    let store = open_store(&config);
     let state = store.poll_state(&origin.url("down.xml")).unwrap().unwrap();
     assert_eq!(state.consecutive_failures, 1);
     assert_eq!(state.last_outcome, "HTTP status 500");

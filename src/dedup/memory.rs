@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::ops::RangeInclusive;
 
-use super::{day, Index};
+use super::{day, Index, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
 /// Stories and their keys, in memory.
@@ -52,8 +52,8 @@ impl Index for Memory {
         Ok(self.titles.get(title_key).copied())
     }
 
-    fn story(&self, id: StoryId) -> Result<Option<Story>, Infallible> {
-        Ok(self.stories.get(&id).cloned())
+    fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, Infallible> {
+        Ok(self.stories.get(&id).map(Sketch::of))
     }
 
     fn candidates(

@@ -34,7 +34,8 @@ pub trait Index {
     fn story_of_entry(&self, key: &EntryKey) -> Result<Option<StoryId>, Self::Error>;
     fn story_of_url(&self, url_key: &str) -> Result<Option<StoryId>, Self::Error>;
     fn story_of_title(&self, title_key: &str) -> Result<Option<StoryId>, Self::Error>;
-    fn story(&self, id: StoryId) -> Result<Option<Story>, Self::Error>;
+    /// What dedup needs to know of a stored story (not its text).
+    fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, Self::Error>;
     /// Stories founded on `days` whose founding headline has any of `words`, with how many of
     /// them, most first. Bounded: a fixed number of point reads per word and day.
     fn candidates(
@@ -42,6 +43,34 @@ pub trait Index {
         words: &[String],
         days: RangeInclusive<i64>,
     ) -> Result<Vec<(StoryId, usize)>, Self::Error>;
+}
+
+/// A stored story as dedup sees it: when it was first reported, by which sources, and its
+/// founding copy's signature. Kept beside the story so that deciding never loads story text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Sketch {
+    pub id: StoryId,
+    pub published: DateTime<Utc>,
+    /// Feed URLs of the sources with a copy.
+    pub sources: Vec<String>,
+    pub signature: Signature,
+}
+
+impl Sketch {
+    pub fn of(story: &Story) -> Sketch {
+        let mut sources: Vec<String> = Vec::new();
+        for c in &story.copies {
+            if !sources.contains(&c.source_url) {
+                sources.push(c.source_url.clone());
+            }
+        }
+        Sketch {
+            id: story.id,
+            published: story.published,
+            sources,
+            signature: story.signature.clone(),
+        }
+    }
 }
 
 /// What to do with an entry.
@@ -103,7 +132,7 @@ pub fn decide<I: Index>(
     };
     if let Some(url_key) = &entry.url_key {
         if let Some(id) = index.story_of_url(url_key)? {
-            if let Some(story) = index.story(id)? {
+            if let Some(story) = index.sketch(id)? {
                 let absorb = by_title
                     .filter(|other| other.id != story.id && disjoint_sources(&story, other))
                     .map(|other| other.id);
@@ -140,11 +169,12 @@ fn near_match<I: Index>(
     if sig.generic || sig.words.len() < settings.thresholds.min_words {
         return Ok(Decision::New);
     }
-    let reach = settings.window.num_days() + 1;
+    // Postings are bucketed by day: a window of 48 h reaches two days either side.
+    let reach = (settings.window.num_seconds() + 86_399) / 86_400;
     let today = day(entry.published);
     let found = index.candidates(&sig.words, today - reach..=today + reach)?;
     for (id, _) in found.into_iter().take(MAX_CANDIDATES) {
-        let Some(story) = index.story(id)? else {
+        let Some(story) = index.sketch(id)? else {
             continue;
         };
         if !close_and_new_source(entry, &story, settings) {
@@ -165,13 +195,9 @@ fn near_match<I: Index>(
     Ok(Decision::New)
 }
 
-fn close_and_new_source(entry: &Entry, story: &Story, settings: &Settings) -> bool {
+fn close_and_new_source(entry: &Entry, story: &Sketch, settings: &Settings) -> bool {
     let close = (story.published - entry.published).abs() <= settings.window;
-    let new_source = story
-        .copies
-        .iter()
-        .all(|c| c.source_url != entry.source_url);
-    close && new_source
+    close && !story.sources.contains(&entry.source_url)
 }
 
 /// The story whose headline `entry` repeats, if the match passes the guards: close enough in
@@ -181,11 +207,11 @@ fn title_match<I: Index>(
     title_key: &str,
     index: &I,
     settings: &Settings,
-) -> Result<Option<Story>, I::Error> {
+) -> Result<Option<Sketch>, I::Error> {
     let Some(id) = index.story_of_title(title_key)? else {
         return Ok(None);
     };
-    let Some(story) = index.story(id)? else {
+    let Some(story) = index.sketch(id)? else {
         return Ok(None);
     };
     Ok(close_and_new_source(entry, &story, settings).then_some(story))
@@ -193,10 +219,8 @@ fn title_match<I: Index>(
 
 /// Two stories can be one only if no source carried both: a source that published two items
 /// told us they are different.
-fn disjoint_sources(a: &Story, b: &Story) -> bool {
-    a.copies
-        .iter()
-        .all(|ca| b.copies.iter().all(|cb| ca.source_url != cb.source_url))
+fn disjoint_sources(a: &Sketch, b: &Sketch) -> bool {
+    a.sources.iter().all(|s| !b.sources.contains(s))
 }
 
 /// Drops the URL key of entries whose link is shared, within one fetch, by items with different

@@ -25,8 +25,11 @@ pub fn collapse_whitespace(text: &str) -> String {
 pub fn plain_text(raw: &str) -> String {
     let cleaned = strip_control(raw);
     let text = if cleaned.contains('<') {
-        // Builder::empty() allows no tags: what remains is the text, entity-escaped.
-        Builder::empty().clean(&cleaned).to_string()
+        // A policy that allows no tags: what remains is the text, entity-escaped.
+        thread_local! {
+            static TEXT_ONLY: Builder<'static> = Builder::empty();
+        }
+        TEXT_ONLY.with(|b| b.clean(&cleaned).to_string())
     } else {
         cleaned
     };
@@ -46,11 +49,26 @@ pub fn plain_text(raw: &str) -> String {
 /// marked `noopener noreferrer nofollow`.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     let html = strip_control(html);
-    let mut builder = Builder::default();
-    builder
-        .url_relative(UrlRelative::RewriteWithBase(base.clone()))
-        .link_rel(Some("noopener noreferrer nofollow"));
-    builder.clean(&html).to_string().trim().to_string()
+    // Building an ammonia policy allocates its tag and attribute tables; a feed's entries share
+    // one base URL, so keep the last policy per thread.
+    thread_local! {
+        static POLICY: std::cell::RefCell<Option<(Url, Builder<'static>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    POLICY.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.as_ref().is_none_or(|(b, _)| b != base) {
+            let mut builder = Builder::default();
+            builder
+                .url_relative(UrlRelative::RewriteWithBase(base.clone()))
+                .link_rel(Some("noopener noreferrer nofollow"));
+            *cached = Some((base.clone(), builder));
+        }
+        match cached.as_ref() {
+            Some((_, builder)) => builder.clean(&html).to_string().trim().to_string(),
+            None => String::new(),
+        }
+    })
 }
 
 /// Escapes plain text for use inside HTML.

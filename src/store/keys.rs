@@ -7,10 +7,11 @@
 //! | `u` url key                      | story id (8 bytes BE)     |
 //! | `t` title key                    | story id (8 bytes BE)     |
 //! | `s` story id (8 bytes BE)        | [`crate::model::Story`]   |
+//! | `g` story id (8 bytes BE)        | [`crate::dedup::Sketch`]: what dedup reads of it |
 //! | `o` published (8 BE) + story id  | empty: newest-first order |
 //! | `p` source URL                   | [`super::PollState`]      |
 //! | `m` story id (8 bytes BE)        | id of the story it was merged into |
-//! | `w` day (8 BE) + word            | story ids (8 bytes BE each): near-duplicate index |
+//! | `w` day (8 BE) + word            | story ids (8 bytes BE each, newest last): near-duplicate index |
 
 use chrono::{DateTime, Utc};
 
@@ -42,28 +43,33 @@ pub fn story(id: StoryId) -> Vec<u8> {
     prefixed(b's', &id.0.to_be_bytes())
 }
 
-/// Stories a posting list keeps, newest last.
+/// Stories a posting list keeps, newest last: a word more common than that identifies nothing.
 pub const POSTINGS_CAP: usize = 64;
 pub const POSTING_PREFIX: &[u8] = b"w";
 
 /// Posting list of `word` for stories founded on `day`. The day is offset like times in
 /// [`order`] so that the keys sort by day.
 pub fn posting(day: i64, word: &str) -> Vec<u8> {
-    let d = (day as i128 - i64::MIN as i128) as u64;
-    let mut key = Vec::with_capacity(9 + word.len());
-    key.extend_from_slice(POSTING_PREFIX);
-    key.extend_from_slice(&d.to_be_bytes());
+    let mut key = postings_from(day);
     key.extend_from_slice(word.as_bytes());
     key
 }
 
 /// The first posting key of `day`: everything before it belongs to earlier days.
 pub fn postings_from(day: i64) -> Vec<u8> {
-    posting(day, "")
+    let d = (day as i128 - i64::MIN as i128) as u64;
+    let mut key = Vec::with_capacity(24);
+    key.extend_from_slice(POSTING_PREFIX);
+    key.extend_from_slice(&d.to_be_bytes());
+    key
 }
 
 pub fn merged(id: StoryId) -> Vec<u8> {
     prefixed(b'm', &id.0.to_be_bytes())
+}
+
+pub fn sketch(id: StoryId) -> Vec<u8> {
+    prefixed(b'g', &id.0.to_be_bytes())
 }
 
 pub fn poll_state(source_url: &str) -> Vec<u8> {

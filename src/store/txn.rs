@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use siphasher::sip::SipHasher13;
 
 use super::{decode, encode, keys, PollState, Store, StoreError};
-use crate::dedup::Index;
+use crate::dedup::{Index, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
 /// What we keep per entry: which story it belongs to.
@@ -16,6 +16,10 @@ use crate::model::{EntryKey, Story, StoryId};
 pub struct EntryRecord {
     pub story: StoryId,
     pub first_seen: DateTime<Utc>,
+    /// A hash of the entry's title, link and text when last stored: an unchanged entry on the
+    /// next poll costs one read, not a story load.
+    #[serde(default)]
+    pub fingerprint: u64,
 }
 
 /// Pending writes over the store. Dropped without [`Txn::commit`], it writes nothing.
@@ -72,7 +76,17 @@ impl<'a> Txn<'a> {
     /// Stores a new story and its place in the newest-first order.
     pub fn insert_story(&mut self, story: &Story) {
         self.put(keys::order(story.published, story.id), Vec::new());
+        self.put_story(story);
+    }
+
+    fn put_story(&mut self, story: &Story) {
         self.put(keys::story(story.id), encode(story));
+        self.put(keys::sketch(story.id), encode(&Sketch::of(story)));
+    }
+
+    /// A stored story, whole.
+    pub fn story(&self, id: StoryId) -> Result<Option<Story>, StoreError> {
+        self.get_json(&keys::story(id))
     }
 
     /// Rewrites a story that was published at `old_published`, moving it in the order if an
@@ -83,7 +97,7 @@ impl<'a> Txn<'a> {
                 .insert(keys::order(old_published, story.id), None);
             self.put(keys::order(story.published, story.id), Vec::new());
         }
-        self.put(keys::story(story.id), encode(story));
+        self.put_story(story);
     }
 
     /// Removes a story that was merged into `survivor`; keys that still point at it are
@@ -92,6 +106,7 @@ impl<'a> Txn<'a> {
         self.pending
             .insert(keys::order(story.published, story.id), None);
         self.pending.insert(keys::story(story.id), None);
+        self.pending.insert(keys::sketch(story.id), None);
         self.put(
             keys::merged(story.id),
             keys::story_id_value(survivor).to_vec(),
@@ -109,6 +124,10 @@ impl<'a> Txn<'a> {
             }
         }
         Ok(id)
+    }
+
+    pub fn entry_record(&self, key: &EntryKey) -> Result<Option<EntryRecord>, StoreError> {
+        self.get_json(&keys::entry(key))
     }
 
     pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) {
@@ -134,7 +153,7 @@ impl<'a> Txn<'a> {
 
     /// Adds a new story to the near-duplicate index under each of its founding headline's
     /// words, for the day it was published. A posting list keeps the newest
-    /// [`keys::POSTINGS_CAP`] stories: a word that common identifies nothing anyway.
+    /// [`keys::POSTINGS_CAP`] stories, so a lookup is one point read per word and day.
     pub fn index_words(
         &mut self,
         id: StoryId,
@@ -189,8 +208,12 @@ impl Index for Txn<'_> {
         self.resolved_at(&keys::title(title_key))
     }
 
-    fn story(&self, id: StoryId) -> Result<Option<Story>, StoreError> {
-        self.get_json(&keys::story(id))
+    fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, StoreError> {
+        match self.get_json(&keys::sketch(id))? {
+            Some(sketch) => Ok(Some(sketch)),
+            // A story written before sketches existed.
+            None => Ok(self.story(id)?.as_ref().map(Sketch::of)),
+        }
     }
 
     fn candidates(
@@ -198,7 +221,8 @@ impl Index for Txn<'_> {
         words: &[String],
         days: std::ops::RangeInclusive<i64>,
     ) -> Result<Vec<(StoryId, usize)>, StoreError> {
-        let mut counts: Vec<(StoryId, usize)> = Vec::new();
+        let mut counts: std::collections::HashMap<StoryId, usize> =
+            std::collections::HashMap::new();
         for day in days {
             for word in words {
                 let Some(list) = self.get(&keys::posting(day, word))? else {
@@ -208,15 +232,17 @@ impl Index for Txn<'_> {
                     let Some(id) = keys::story_id_from_value(chunk) else {
                         continue;
                     };
-                    let id = self.resolve(id)?;
-                    match counts.iter_mut().find(|(c, _)| *c == id) {
-                        Some((_, n)) => *n += 1,
-                        None => counts.push((id, 1)),
-                    }
+                    *counts.entry(id).or_insert(0) += 1;
                 }
             }
         }
+        let mut counts: Vec<(StoryId, usize)> = counts.into_iter().collect();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Only the best few are verified; resolving merges for those alone keeps this bounded.
+        counts.truncate(16);
+        for (id, _) in &mut counts {
+            *id = self.resolve(*id)?;
+        }
         Ok(counts)
     }
 }

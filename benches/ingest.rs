@@ -1,0 +1,219 @@
+//! Ingest throughput: generated feeds through parse → normalize → dedup → store, the daemon's
+//! path minus HTTP, with a flush after every batch as the daemon does.
+//!
+//! `cargo bench --bench ingest` (or `-- 200000` for the entry count). Reports entries/s, the
+//! cost per entry of the last 10% against the first 10% (flat means ~1.0: the index does a
+//! fixed amount of work per entry however large the store grows), peak memory, and feed-rs's
+//! bare parse of the same bytes as the reference measured in the same run.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use feedmerge::config::Source;
+use feedmerge::dedup::Settings;
+use feedmerge::ingest::apply;
+use feedmerge::normalize::normalize_feed;
+use feedmerge::store::{PollState, Store};
+
+const BATCH: usize = 50;
+const SOURCES: usize = 200;
+
+/// A deterministic generator (xorshift): the same run every time.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ber", "dan", "fel", "gor", "hin", "jas",
+    "kel", "lum", "mor", "nix", "pra", "quo", "ras", "sul", "tor", "ven", "wil", "zan",
+];
+
+fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let len = 2 + rng.below(2);
+            (0..len)
+                .map(|_| SYLLABLES[rng.below(SYLLABLES.len())])
+                .collect()
+        })
+        .collect()
+}
+
+fn rss(source: usize, items: &[(String, String, DateTime<Utc>)]) -> String {
+    let mut x = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Source {source}</title>"
+    );
+    for (i, (title, link, date)) in items.iter().enumerate() {
+        x.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{link}#{i}</guid><title>{title}</title><link>{link}</link><pubDate>{}</pubDate><description>{title}. More on this story as it develops.</description></item>",
+            date.to_rfc2822()
+        ));
+    }
+    x.push_str("</channel></rss>");
+    x
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let total: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(200_000);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let words = vocabulary(&mut rng, 20_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("store");
+    let settings = Settings::default();
+    let sources: Vec<Source> = (0..SOURCES)
+        .map(|i| Source {
+            name: format!("Source {i}"),
+            url: url::Url::parse(&format!("http://source{i}.example/feed.xml")).expect("url"),
+            interval: Duration::from_secs(900),
+            tags: Vec::new(),
+            priority: 0,
+        })
+        .collect();
+    // 2,000 entries per simulated hour: 200,000 entries span about four days, so the
+    // near-duplicate window and the index pruning both come into play.
+    let start = Utc
+        .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+        .single()
+        .expect("date");
+    let mut recent: Vec<String> = Vec::new();
+    let mut batches = Vec::new();
+    let mut made = 0;
+    while made < total {
+        let source = rng.below(SOURCES);
+        let mut items = Vec::with_capacity(BATCH);
+        for _ in 0..BATCH.min(total - made) {
+            let at = start + chrono::Duration::milliseconds((made as i64) * 1800);
+            // One entry in five is another outlet's reworded copy of a recent headline.
+            let title = if !recent.is_empty() && rng.below(5) == 0 {
+                let original = &recent[recent.len() - 1 - rng.below(recent.len().min(500))];
+                let mut w: Vec<&str> = original.split(' ').collect();
+                let k = 1 + rng.below(w.len() - 1);
+                w.rotate_left(k);
+                w.join(" ")
+            } else {
+                let len = 6 + rng.below(5);
+                let t: Vec<&str> = (0..len)
+                    .map(|_| words[rng.below(words.len())].as_str())
+                    .collect();
+                let t = t.join(" ");
+                recent.push(t.clone());
+                t
+            };
+            items.push((
+                title,
+                format!("http://source{source}.example/story/{made}"),
+                at,
+            ));
+            made += 1;
+        }
+        batches.push((source, rss(source, &items)));
+    }
+
+    // Reference: feed-rs alone on the same bytes.
+    let t = Instant::now();
+    for (_, xml) in &batches {
+        let feed = feed_rs::parser::parse(xml.as_bytes()).expect("parse");
+        std::hint::black_box(feed);
+    }
+    let parse_only = t.elapsed();
+
+    // FLUSH=0 leaves durability to sled's background flusher, to see what the fsyncs cost.
+    let flush = std::env::var("FLUSH").map_or(true, |v| v != "0");
+    let mut times = Vec::with_capacity(batches.len());
+    let mut stories = 0;
+    let mut joined = 0;
+    let run = Instant::now();
+    for (source, xml) in &batches {
+        let t = Instant::now();
+        let src = &sources[*source];
+        let parsed = feedmerge::parse::parse(xml.as_bytes(), None, &src.url).expect("parse");
+        let entries = normalize_feed(&parsed.feed, src, &src.url, Utc::now());
+        let n = entries.len();
+        let done = apply(
+            &store,
+            src.url.as_str(),
+            entries,
+            &PollState::default(),
+            &settings,
+            Utc::now(),
+        )
+        .expect("ingest");
+        if flush {
+            store.flush().expect("flush");
+        }
+        stories += done.new_stories;
+        joined += done.joined;
+        times.push((n, t.elapsed()));
+    }
+    let elapsed = run.elapsed();
+    let tenth = times.len() / 10;
+    let per_entry = |slice: &[(usize, Duration)]| {
+        let n: usize = slice.iter().map(|(n, _)| n).sum();
+        let d: Duration = slice.iter().map(|(_, d)| *d).sum();
+        d.as_secs_f64() / n as f64
+    };
+    let first = per_entry(&times[..tenth]);
+    let last = per_entry(&times[times.len() - tenth..]);
+    println!("entries                     {total}");
+    println!("stories / joined            {stories} / {joined}");
+    println!(
+        "feedmerge entries/s         {:.0}",
+        total as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "feed-rs parse entries/s     {:.0}  (reference, same bytes)",
+        total as f64 / parse_only.as_secs_f64()
+    );
+    println!(
+        "feedmerge vs parse alone    {:.2}x the time",
+        elapsed.as_secs_f64() / parse_only.as_secs_f64()
+    );
+    println!("first 10% µs/entry          {:.1}", first * 1e6);
+    println!("last 10% µs/entry           {:.1}", last * 1e6);
+    println!("last/first cost ratio       {:.2}", last / first);
+    println!("peak RSS                    {} MiB", peak_rss_kib() / 1024);
+    println!(
+        "store size on disk          {} MiB",
+        dir_size(dir.path()) / (1024 * 1024)
+    );
+}
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        dir_size(&p)
+                    } else {
+                        e.metadata().map(|m| m.len()).unwrap_or(0)
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -17,6 +17,7 @@ use crate::config::{Config, Source};
 use crate::exit::Failure;
 use crate::fetch::{Fetcher, Limits};
 use crate::ingest::{self, Batch};
+use crate::metrics::Metrics;
 use crate::poll::{self, Outcome};
 use crate::render;
 use crate::serve;
@@ -48,8 +49,10 @@ pub async fn run(
     let store = open_store(&config.store.path).await?;
     let fetcher = Fetcher::new(Limits::from(&config.poll))?;
     let render_settings = render::Settings::from_config(&config);
+    let metrics = Arc::new(Metrics::default());
     let (snapshots_tx, snapshots) = watch::channel(Arc::new(render::render(&[], &render_settings)));
-    ingest::publish(&store, &render_settings, &snapshots_tx).await;
+    let published = ingest::publish(&store, &render_settings, &snapshots_tx).await;
+    metrics.published.set(published as i64);
 
     let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
         Failure::Listen(format!(
@@ -68,17 +71,20 @@ pub async fn run(
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(BATCH_QUEUE);
     let ingest_task = tokio::spawn(ingest::run(
         store.clone(),
-        config.dedup.clone(),
+        ingest::Settings::from_config(&config),
         render_settings,
+        metrics.clone(),
         batches_rx,
         snapshots_tx,
     ));
     let server_token = token.clone();
     let server_store = store.clone();
+    let server_metrics = metrics.clone();
     let server = tokio::spawn(async move {
         let shared = serve::Shared {
             snapshots,
             store: server_store,
+            metrics: server_metrics,
         };
         axum::serve(listener, serve::router(shared))
             .with_graceful_shutdown(server_token.cancelled_owned())
@@ -93,6 +99,7 @@ pub async fn run(
             state,
             batches_tx.clone(),
             permits.clone(),
+            metrics.clone(),
             token.clone(),
         ));
     }
@@ -137,13 +144,15 @@ pub async fn once(config: Config) -> Result<Vec<OnceReport>, Failure> {
     let store = open_store(&config.store.path).await?;
     let fetcher = Fetcher::new(Limits::from(&config.poll))?;
     let render_settings = render::Settings::from_config(&config);
+    let metrics = Arc::new(Metrics::default());
     let (snapshots_tx, _snapshots) =
         watch::channel(Arc::new(render::render(&[], &render_settings)));
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(BATCH_QUEUE);
     let ingest_task = tokio::spawn(ingest::run(
         store.clone(),
-        config.dedup.clone(),
+        ingest::Settings::from_config(&config),
         render_settings,
+        metrics.clone(),
         batches_rx,
         snapshots_tx,
     ));
@@ -152,9 +161,10 @@ pub async fn once(config: Config) -> Result<Vec<OnceReport>, Failure> {
     for source in config.sources {
         let state = stored_state(&store, &source);
         let (fetcher, batches, permits) = (fetcher.clone(), batches_tx.clone(), permits.clone());
+        let metrics = metrics.clone();
         polls.spawn(async move {
             let _permit = permits.acquire().await;
-            let (outcome, _) = poll::poll_once(&fetcher, &source, &state, &batches).await;
+            let (outcome, _) = poll::poll_once(&fetcher, &source, &state, &batches, &metrics).await;
             OnceReport {
                 source: source.name,
                 outcome,

@@ -109,6 +109,7 @@ pub fn config(origin: &Url, listen: SocketAddr, store: PathBuf) -> Result<Config
             interval: Duration::from_secs(300),
             tags: vec!["demo".to_string()],
             priority: 0,
+            fetch: Default::default(),
         });
     }
     Ok(Config {
@@ -121,6 +122,8 @@ pub fn config(origin: &Url, listen: SocketAddr, store: PathBuf) -> Result<Config
         store: Store { path: store },
         poll: Poll::default(),
         dedup: crate::dedup::Settings::default(),
+        publish: Default::default(),
+        filters: Default::default(),
         sources,
     })
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::dedup::{self, Decision};
+use crate::dedup::{self, Decision, Index};
 use crate::model::{Copy, Entry, Layer, Story};
 use crate::render::{self, Snapshot};
 use crate::store::{EntryRecord, PollState, Store, StoreError, Txn};
@@ -28,8 +28,24 @@ pub struct Batch {
     pub reply: Option<oneshot::Sender<Result<Ingested, String>>>,
 }
 
+/// What ingest needs to know besides the store.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub dedup: dedup::Settings,
+    pub filters: crate::filter::Filters,
+}
+
+impl Settings {
+    pub fn from_config(config: &crate::config::Config) -> Settings {
+        Settings {
+            dedup: config.dedup.clone(),
+            filters: config.filters.clone(),
+        }
+    }
+}
+
 /// What one batch did to the store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ingested {
     pub new_stories: usize,
     /// Entries that joined an existing story as another copy.
@@ -40,6 +56,8 @@ pub struct Ingested {
     pub updated: usize,
     /// Pairs of stored stories found to be one story and merged.
     pub merged: usize,
+    /// The rule that dropped each filtered entry.
+    pub filtered: Vec<String>,
 }
 
 impl Ingested {
@@ -51,8 +69,9 @@ impl Ingested {
 /// Runs until every sender is dropped, then flushes. Publishes a new snapshot after each change.
 pub async fn run(
     store: Store,
-    settings: dedup::Settings,
+    settings: Settings,
     render: render::Settings,
+    metrics: Arc<crate::metrics::Metrics>,
     mut batches: mpsc::Receiver<Batch>,
     snapshots: watch::Sender<Arc<Snapshot>>,
 ) -> Result<(), StoreError> {
@@ -69,7 +88,7 @@ pub async fn run(
         let worker_settings = settings.clone();
         // The near-duplicate index only needs the days the window reaches; older postings go
         // once a day, so the index stays the same size however long the daemon runs.
-        let keep_from = dedup::day(Utc::now()) - settings.window.num_days() - 2;
+        let keep_from = dedup::day(Utc::now()) - settings.dedup.window.num_days() - 2;
         let prune = (keep_from > pruned_before).then_some(keep_from);
         if let Some(day) = prune {
             pruned_before = day;
@@ -99,8 +118,16 @@ pub async fn run(
         match &result {
             Ok(done) => {
                 tracing::debug!(source = %source_name, ?done, "batch stored");
+                metrics.count_entries("new", done.new_stories);
+                metrics.count_entries("joined", done.joined);
+                metrics.count_entries("seen", done.seen);
+                metrics.count_entries("filtered", done.filtered.len());
+                for rule in &done.filtered {
+                    metrics.count_filtered(rule);
+                }
                 if done.changed() {
-                    publish(&store, &render, &snapshots).await;
+                    let published = publish(&store, &render, &snapshots).await;
+                    metrics.published.set(published as i64);
                 }
             }
             Err(e) => tracing::error!(
@@ -119,25 +146,34 @@ pub async fn run(
     Ok(())
 }
 
-/// Renders the newest stories and hands the snapshot to the server.
+/// Renders the newest stories and hands the snapshot to the server. Returns how many stories
+/// it carries.
 pub async fn publish(
     store: &Store,
     render: &render::Settings,
     snapshots: &watch::Sender<Arc<Snapshot>>,
-) {
+) -> usize {
     let store = store.clone();
     let settings = render.clone();
     let rendered = tokio::task::spawn_blocking(move || {
-        let stories = store.newest_stories(settings.max_items)?;
+        let stories = store.newest_stories_from(settings.max_items, settings.min_sources)?;
         Ok::<_, StoreError>(render::render(&stories, &settings))
     })
     .await;
     match rendered {
         Ok(Ok(snapshot)) => {
+            let n = snapshot.stories;
             snapshots.send_replace(Arc::new(snapshot));
+            n
         }
-        Ok(Err(e)) => tracing::error!("could not read stories to publish: {e}"),
-        Err(e) => tracing::error!("rendering failed: {e}"),
+        Ok(Err(e)) => {
+            tracing::error!("could not read stories to publish: {e}");
+            0
+        }
+        Err(e) => {
+            tracing::error!("rendering failed: {e}");
+            0
+        }
     }
 }
 
@@ -147,7 +183,7 @@ pub fn apply(
     source_url: &str,
     mut entries: Vec<Entry>,
     state: &PollState,
-    settings: &dedup::Settings,
+    settings: &Settings,
     now: DateTime<Utc>,
 ) -> Result<Ingested, StoreError> {
     dedup::distrust_shared_links(&mut entries);
@@ -156,7 +192,16 @@ pub fn apply(
     let mut txn = store.begin();
     let mut done = Ingested::default();
     for entry in &entries {
-        match dedup::decide(entry, &txn, settings)? {
+        if !settings.filters.is_empty() && txn.story_of_entry(&entry.key)?.is_none() {
+            // Filters decide what becomes a story; what already is one stays (a filter added
+            // later applies to new entries only).
+            if let Err(dropped) = settings.filters.check(entry, now) {
+                txn.record_dropped(entry, &dropped.rule, now)?;
+                done.filtered.push(dropped.rule);
+                continue;
+            }
+        }
+        match dedup::decide(entry, &txn, &settings.dedup)? {
             Decision::Seen(id) => {
                 done.seen += 1;
                 let fingerprint = fingerprint(entry);
@@ -169,7 +214,7 @@ pub fn apply(
                 if let Some(mut story) = txn.story(id)? {
                     let old_published = story.published;
                     if refresh_copy(&mut story, entry, now) {
-                        txn.update_story(old_published, &story);
+                        txn.update_story(old_published, &story)?;
                         claim_keys(&mut txn, entry, &story)?;
                         done.updated += 1;
                     }
@@ -194,13 +239,13 @@ pub fn apply(
                     done.merged += 1;
                 }
                 join(&mut story, copy_of(entry, layer, score, reason), entry, now);
-                txn.update_story(old_published, &story);
+                txn.update_story(old_published, &story)?;
                 record(&mut txn, entry, &story, now)?;
                 done.joined += 1;
             }
             Decision::New => {
                 let story = new_story(txn.new_story_id(&entry.key)?, entry, now);
-                txn.insert_story(&story);
+                txn.insert_story(&story)?;
                 txn.index_words(
                     story.id,
                     &entry.signature.words,

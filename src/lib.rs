@@ -3,7 +3,7 @@
 //! Data flows one way through these stages, one module each:
 //!
 //! ```text
-//! config ─▶ poll ─▶ fetch ─▶ parse ─▶ normalize ─▶ ══Batch══▶ ingest ─▶ dedup ─▶ store
+//! config ─▶ poll ─▶ fetch ─▶ parse ─▶ normalize ─▶ ══Batch══▶ ingest ─▶ filter ─▶ dedup ─▶ store
 //!                                                                  └─▶ render ─▶ ══Snapshot══▶ serve
 //! ```
 //!
@@ -11,6 +11,7 @@
 //! * [`parse`] turns bytes into a `feed_rs` model, recovering from known real-world defects.
 //! * [`normalize`] turns a parsed entry into our [`model::Entry`]: clean text, sanitized HTML,
 //!   absolute and canonical URLs, a stable [`model::EntryKey`].
+//! * [`filter`] applies the person's keep/drop rules.
 //! * [`dedup`] decides, without I/O, whether an entry is new, already seen, or another copy of
 //!   a stored [`model::Story`].
 //! * [`store`] keeps stories, entries, dedup keys and poll state in sled; only [`ingest`] writes.
@@ -28,7 +29,9 @@ pub mod dedup;
 pub mod demo;
 pub mod exit;
 pub mod fetch;
+pub mod filter;
 pub mod ingest;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod parse;

@@ -55,6 +55,8 @@ pub struct Entry {
     /// Sanitized HTML.
     pub content: Option<String>,
     pub authors: Vec<String>,
+    /// The publisher's categories (terms or labels).
+    pub categories: Vec<String>,
     /// Publication time from the feed, or when we first saw the entry.
     pub published: DateTime<Utc>,
     /// The source's `priority`: a higher one leads a story its entry is part of.
@@ -128,8 +130,9 @@ pub struct Story {
     /// Every copy, the leading one first: highest source priority, then earliest.
     pub copies: Vec<Copy>,
     /// The founding copy's signature: later copies are compared with it, never with each
-    /// other, so similarity cannot chain from A to B to C.
-    #[serde(default)]
+    /// other, so similarity cannot chain from A to B to C. Stored in the story's sketch only
+    /// (see the store), so a story read back from the store has it empty.
+    #[serde(default, skip_serializing)]
     pub signature: Signature,
 }
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Source;
 use crate::fetch::{Fetched, Fetcher};
 use crate::ingest::{Batch, Ingested};
+use crate::metrics::Metrics;
 use crate::normalize::normalize_feed;
 use crate::parse::{self, Recovery};
 use crate::store::PollState;
@@ -44,6 +45,9 @@ impl std::fmt::Display for Outcome {
                     "{entries} entries: {} new stories, {} joined existing stories, {} already seen",
                     stored.new_stories, stored.joined, stored.seen
                 )?;
+                if !stored.filtered.is_empty() {
+                    write!(f, ", {} filtered out", stored.filtered.len())?;
+                }
                 for r in recoveries {
                     write!(f, "; repaired: {r}")?;
                 }
@@ -62,13 +66,17 @@ pub async fn poll_once(
     source: &Source,
     state: &PollState,
     batches: &mpsc::Sender<Batch>,
+    metrics: &Metrics,
 ) -> (Outcome, PollState) {
     let now = Utc::now();
     let mut next = PollState {
         last_fetch: Some(now),
         ..state.clone()
     };
-    let (entries, mut outcome) = match fetcher.fetch(&source.url, &state.validators).await {
+    let (entries, mut outcome) = match fetcher
+        .fetch(&source.url, &source.fetch, &state.validators)
+        .await
+    {
         Ok(Fetched::NotModified { validators }) => {
             next.validators = validators;
             (Vec::new(), Outcome::NotModified)
@@ -136,6 +144,11 @@ pub async fn poll_once(
         }
     }
     log(source, &outcome);
+    metrics.count_poll(match outcome {
+        Outcome::Fresh { .. } => "fresh",
+        Outcome::NotModified => "not_modified",
+        Outcome::Failed(_) => "failed",
+    });
     (outcome, next)
 }
 
@@ -157,6 +170,7 @@ pub async fn run_source(
     mut state: PollState,
     batches: mpsc::Sender<Batch>,
     permits: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -175,7 +189,7 @@ pub async fn run_source(
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => return,
-            (_, next) = poll_once(&fetcher, &source, &state, &batches) => state = next,
+            (_, next) = poll_once(&fetcher, &source, &state, &batches, &metrics) => state = next,
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Settings {
     /// Public address of the server; the feeds' self links are resolved against it.
     pub base_url: Url,
     pub max_items: usize,
+    /// Stories carried by fewer sources are not published.
+    pub min_sources: usize,
     /// Tags of each source, by source name; published as the items' categories.
     pub source_tags: HashMap<String, Vec<String>>,
 }
@@ -36,6 +38,7 @@ impl Settings {
             description: config.feed.description.clone(),
             base_url: config.server.base_url.clone(),
             max_items: config.feed.max_items,
+            min_sources: config.publish.min_sources,
             source_tags: config
                 .sources
                 .iter()

@@ -22,6 +22,7 @@ use crate::store::Store;
 pub struct Shared {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub store: Store,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/stories/{id}.json` and
@@ -33,6 +34,8 @@ pub fn router(shared: Shared) -> Router {
         .route("/atom.xml", get(atom))
         .route("/stories/{id}", get(story_by_id))
         .route("/stories.json", get(story_by_url))
+        .route("/dropped.json", get(dropped_by_url))
+        .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(shared)
 }
@@ -61,6 +64,33 @@ struct ByUrl {
 
 async fn story_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Response {
     lookup(s.store, q.url).await
+}
+
+async fn metrics(State(s): State<Shared>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn dropped_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Response {
+    let Ok(url) = url::Url::parse(&q.url) else {
+        return not_found("not a URL\n");
+    };
+    let store = s.store;
+    match tokio::task::spawn_blocking(move || store.dropped(&url)).await {
+        Ok(Ok(Some(record))) => match serde_json::to_vec_pretty(&record) {
+            Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        },
+        Ok(Ok(None)) => not_found("no filter dropped an entry with that link\n"),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
 }
 
 async fn lookup(store: Store, query: String) -> Response {

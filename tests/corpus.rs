@@ -41,6 +41,7 @@ fn run(
         interval: std::time::Duration::from_secs(900),
         tags: vec![],
         priority: 0,
+        fetch: Default::default(),
     };
     let now = chrono::Utc::now();
     let (mut parsed, mut with_entries, mut failures) = (0, 0, Vec::new());

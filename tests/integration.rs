@@ -10,3 +10,4 @@ mod dedup_fixtures;
 mod demo;
 mod feeds;
 mod pipeline;
+mod rules;

@@ -12,7 +12,7 @@ use crate::dedup::Index;
 use crate::exit::Failure;
 use crate::model::{Story, StoryId};
 use crate::normalize::url_key;
-use crate::store::{OpenError, Store, StoreError};
+use crate::store::{DropRecord, OpenError, Store, StoreError};
 
 /// Finds the story `query` names: a story id (16 hex digits, or the `urn:feedmerge:story:` GUID)
 /// or the link of any of its copies.
@@ -77,12 +77,31 @@ pub fn describe(story: &Story) -> String {
     out
 }
 
+/// What the store knows of a query: a story, or the filter that dropped it.
+enum Found {
+    Story(Box<Story>),
+    Dropped(DropRecord),
+    Nothing,
+}
+
+fn look_up(store: &Store, query: &str) -> Result<Found, StoreError> {
+    if let Some(story) = find(store, query)? {
+        return Ok(Found::Story(Box::new(story)));
+    }
+    if let Ok(url) = Url::parse(query.trim()) {
+        if let Some(record) = store.dropped(&url)? {
+            return Ok(Found::Dropped(record));
+        }
+    }
+    Ok(Found::Nothing)
+}
+
 /// Runs `feedmerge explain`.
 pub async fn run(config: &Config, query: &str) -> Result<(), Failure> {
     let path = config.store.path.clone();
     let q = query.to_string();
     let local = tokio::task::spawn_blocking(move || match Store::open(&path) {
-        Ok(store) => find(&store, &q)
+        Ok(store) => look_up(&store, &q)
             .map(Some)
             .map_err(|e| Failure::Store(e.to_string())),
         Err(OpenError::Locked(_)) => Ok(None),
@@ -90,28 +109,53 @@ pub async fn run(config: &Config, query: &str) -> Result<(), Failure> {
     })
     .await
     .map_err(|e| Failure::Other(anyhow::anyhow!("explain task failed: {e}")))??;
-    let story = match local {
+    let found = match local {
         Some(found) => found,
         None => ask_daemon(config, query).await?,
     };
-    match story {
-        Some(story) => {
+    match found {
+        Found::Story(story) => {
             print!("{}", describe(&story));
             Ok(())
         }
-        None => Err(Failure::Other(anyhow::anyhow!(
-            "no stored story has the id or link {query}"
+        Found::Dropped(record) => {
+            println!("not a story: dropped by {}", record.rule);
+            println!("  {}: {}", record.source, record.title);
+            if let Some(link) = &record.link {
+                println!("  {link}");
+            }
+            println!("  first dropped {}", record.at.to_rfc3339());
+            Ok(())
+        }
+        Found::Nothing => Err(Failure::Other(anyhow::anyhow!(
+            "no stored story has the id or link {query}, and no filter dropped it"
         ))),
     }
 }
 
 /// The running daemon's answer, when it holds the store.
-async fn ask_daemon(config: &Config, query: &str) -> Result<Option<Story>, Failure> {
+async fn ask_daemon(config: &Config, query: &str) -> Result<Found, Failure> {
+    if let Some(story) = ask_daemon_for::<Story>(config, query, "stories.json").await? {
+        return Ok(Found::Story(Box::new(story)));
+    }
+    if parse_id(query).is_none() {
+        if let Some(record) = ask_daemon_for::<DropRecord>(config, query, "dropped.json").await? {
+            return Ok(Found::Dropped(record));
+        }
+    }
+    Ok(Found::Nothing)
+}
+
+async fn ask_daemon_for<T: serde::de::DeserializeOwned>(
+    config: &Config,
+    query: &str,
+    by_url: &str,
+) -> Result<Option<T>, Failure> {
     let base = Url::parse(&format!("http://{}/", config.server.listen))
         .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
     let mut url = match parse_id(query) {
         Some(id) => base.join(&format!("stories/{id}.json")),
-        None => base.join("stories.json"),
+        None => base.join(by_url),
     }
     .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
     if parse_id(query).is_none() {

@@ -61,6 +61,7 @@ fn entry(key: &str, source: &str, title: &str, summary: Option<&str>) -> Entry {
         summary,
         content: None,
         authors: Vec::new(),
+        categories: Vec::new(),
         published: Utc::now(),
         priority: 0,
     }

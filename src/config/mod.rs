@@ -4,6 +4,8 @@
 
 mod error;
 mod raw;
+mod rules;
+mod secret;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,6 +17,7 @@ use url::Url;
 use error::Problems;
 pub use error::{ConfigError, Problem};
 use raw::RawConfig;
+pub use secret::Secret;
 
 /// Where `run`, `once` and `check` look when `-c` is not given.
 pub const DEFAULT_PATH: &str = "/etc/feedmerge/feedmerge.toml";
@@ -27,7 +30,34 @@ pub struct Config {
     pub store: Store,
     pub poll: Poll,
     pub dedup: crate::dedup::Settings,
+    pub publish: Publish,
+    pub filters: crate::filter::Filters,
     pub sources: Vec<Source>,
+}
+
+/// `[publish]`: which stories the merged feeds carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    /// A story is published once this many different sources carried it.
+    pub min_sources: usize,
+}
+
+impl Default for Publish {
+    fn default() -> Self {
+        Publish { min_sources: 1 }
+    }
+}
+
+/// How to fetch one source, beyond its URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// Extra request headers; values may be secrets.
+    pub headers: Vec<(String, Secret)>,
+    /// HTTP basic authentication.
+    pub basic_auth: Option<(Secret, Secret)>,
+    pub user_agent: Option<String>,
+    /// Overrides `[poll] timeout` for this source.
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +116,7 @@ pub struct Source {
     pub tags: Vec<String>,
     /// A higher priority makes this source's copy lead the stories it carries.
     pub priority: i32,
+    pub fetch: FetchOptions,
 }
 
 impl Config {
@@ -177,6 +208,42 @@ fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
                 .unwrap_or_else(|| "/var/lib/feedmerge".into()),
         ),
     };
+    let mut filters = crate::filter::Filters {
+        global: raw
+            .filters
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| rules::rule(f, format!("global filter {}", i + 1), problems))
+            .collect(),
+        ..Default::default()
+    };
+    for s in &raw.sources {
+        let Ok(url) = parse_http_url(s.url.get_ref()) else {
+            continue;
+        };
+        let name = s.name.get_ref().trim();
+        let rules: Vec<crate::filter::Rule> = s
+            .filter
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                rules::rule(f, format!("source {name} filter {}", i + 1), problems)
+            })
+            .collect();
+        if !rules.is_empty() {
+            filters.by_source.insert(url.to_string(), rules);
+        }
+    }
+    let publish = Publish {
+        min_sources: match &raw.publish.min_sources {
+            None => 1,
+            Some(n) if (1..=100).contains(n.get_ref()) => *n.get_ref() as usize,
+            Some(n) => {
+                problems.at(n.span(), "`min_sources` must be between 1 and 100");
+                1
+            }
+        },
+    };
     let sources = validate_sources(raw.sources, poll.interval, problems);
     let dedup = validate_dedup(&raw.dedup, problems);
     Config {
@@ -185,6 +252,8 @@ fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
         store,
         poll,
         dedup,
+        publish,
+        filters,
         sources,
     }
 }
@@ -288,6 +357,7 @@ fn validate_sources(
                 0
             }
         };
+        let fetch = rules::fetch_options(&s, &name, problems);
         if let Some(url) = url {
             sources.push(Source {
                 name,
@@ -295,6 +365,7 @@ fn validate_sources(
                 interval,
                 tags,
                 priority,
+                fetch,
             });
         }
     }

@@ -1,8 +1,12 @@
 //! The TOML file as written: strict serde types (`deny_unknown_fields`) that keep the position of
 //! every value a later check may need to point at.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
+
+use super::secret::RawSecret;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,8 +21,27 @@ pub(super) struct RawConfig {
     pub poll: RawPoll,
     #[serde(default)]
     pub dedup: RawDedup,
+    #[serde(default)]
+    pub publish: RawPublish,
+    #[serde(default, rename = "filter")]
+    pub filters: Vec<Spanned<RawFilter>>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPublish {
+    pub min_sources: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFilter {
+    pub action: Spanned<String>,
+    pub field: Option<Spanned<String>>,
+    pub pattern: Option<Spanned<String>>,
+    pub max_age: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,4 +95,12 @@ pub(super) struct RawSource {
     #[serde(default)]
     pub tags: Vec<String>,
     pub priority: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub filter: Vec<Spanned<RawFilter>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<RawSecret>>,
+    pub username: Option<Spanned<RawSecret>>,
+    pub password: Option<Spanned<RawSecret>>,
+    pub user_agent: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
 }

@@ -17,6 +17,7 @@ fn entry(key: &str, source: &str, url: Option<&str>, title: &str, hour: i64) -> 
         summary: None,
         content: None,
         authors: vec![],
+        categories: vec![],
         published: Utc.with_ymd_and_hms(2025, 11, 26, 0, 0, 0).unwrap()
             + chrono::Duration::hours(hour),
         priority: 0,

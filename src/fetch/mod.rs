@@ -13,6 +13,8 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use crate::config::FetchOptions;
+
 /// The User-Agent sent with every request.
 pub const USER_AGENT: &str = concat!(
     "feedmerge/",
@@ -97,16 +99,35 @@ impl Fetcher {
         Ok(Fetcher { client, limits })
     }
 
-    /// GETs `url`, conditionally when `validators` hold anything.
-    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+    /// GETs `url` with the source's `options`, conditionally when `validators` hold anything.
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        options: &FetchOptions,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         let mut request = self.client.get(url.clone());
+        for (name, value) in &options.headers {
+            request = request.header(name.as_str(), value.expose());
+        }
+        if let Some((user, password)) = &options.basic_auth {
+            request = request.basic_auth(user.expose(), Some(password.expose()));
+        }
+        if let Some(ua) = &options.user_agent {
+            request = request.header(header::USER_AGENT, ua.as_str());
+        }
+        let timeout = options.timeout.unwrap_or(self.limits.timeout);
+        request = request.timeout(timeout);
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
         if let Some(lm) = &validators.last_modified {
             request = request.header(header::IF_MODIFIED_SINCE, lm);
         }
-        let response = request.send().await.map_err(|e| self.classify(e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.classify(e, timeout))?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED {
             let new_validators = validators_from(response.headers(), Some(validators));
@@ -128,7 +149,7 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let final_url = response.url().clone();
-        let body = self.read_body(response).await?;
+        let body = self.read_body(response, timeout).await?;
         Ok(Fetched::Fresh {
             body,
             content_type,
@@ -137,10 +158,18 @@ impl Fetcher {
         })
     }
 
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, FetchError> {
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        timeout: Duration,
+    ) -> Result<Bytes, FetchError> {
         let limit = self.limits.max_body;
         let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.classify(e, timeout))?
+        {
             if body.len() as u64 + chunk.len() as u64 > limit {
                 return Err(FetchError::TooLarge(limit));
             }
@@ -149,9 +178,9 @@ impl Fetcher {
         Ok(body.freeze())
     }
 
-    fn classify(&self, e: reqwest::Error) -> FetchError {
+    fn classify(&self, e: reqwest::Error, timeout: Duration) -> FetchError {
         if e.is_timeout() {
-            FetchError::Timeout(self.limits.timeout)
+            FetchError::Timeout(timeout)
         } else if e.is_connect() {
             FetchError::Connect(error_chain(&e))
         } else if e.is_redirect() {

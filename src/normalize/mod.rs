@@ -121,6 +121,12 @@ fn normalize_entry(
         summary,
         content,
         authors,
+        categories: raw
+            .categories
+            .iter()
+            .map(|c| text::plain_text(c.label.as_deref().unwrap_or(&c.term)))
+            .filter(|c| !c.is_empty())
+            .collect(),
         published,
         priority: source.priority,
         signature,

@@ -7,6 +7,7 @@ fn source() -> Source {
         interval: std::time::Duration::from_secs(900),
         tags: vec![],
         priority: 0,
+        fetch: Default::default(),
     }
 }
 

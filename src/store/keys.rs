@@ -10,6 +10,7 @@
 //! | `g` story id (8 bytes BE)        | [`crate::dedup::Sketch`]: what dedup reads of it |
 //! | `o` published (8 BE) + story id  | empty: newest-first order |
 //! | `p` source URL                   | [`super::PollState`]      |
+//! | `x` url key (or `#` entry key)   | [`super::DropRecord`]: which filter dropped it |
 //! | `m` story id (8 bytes BE)        | id of the story it was merged into |
 //! | `w` day (8 BE) + word            | story ids (8 bytes BE each, newest last): near-duplicate index |
 
@@ -70,6 +71,10 @@ pub fn merged(id: StoryId) -> Vec<u8> {
 
 pub fn sketch(id: StoryId) -> Vec<u8> {
     prefixed(b'g', &id.0.to_be_bytes())
+}
+
+pub fn dropped(url_key: &str) -> Vec<u8> {
+    prefixed(b'x', url_key.as_bytes())
 }
 
 pub fn poll_state(source_url: &str) -> Vec<u8> {

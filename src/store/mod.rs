@@ -40,6 +40,19 @@ pub enum OpenError {
     Unusable { path: String, reason: String },
 }
 
+/// How many of the newest stories publishing looks at, at most, to fill a feed.
+const SCAN_LIMIT: usize = 10_000;
+
+/// A filtered entry, remembered so that `explain` can say which rule dropped it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DropRecord {
+    pub source: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub rule: String,
+    pub at: DateTime<Utc>,
+}
+
 /// What we remember about polling one source.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PollState {
@@ -136,8 +149,23 @@ impl Store {
 
     /// The `limit` stories with the latest publication time, newest first.
     pub fn newest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
+        self.newest_stories_from(limit, 1)
+    }
+
+    /// The `limit` newest stories that at least `min_sources` sources carried. Looks at no
+    /// more than [`SCAN_LIMIT`] stories, so a high `min_sources` costs bounded work.
+    pub fn newest_stories_from(
+        &self,
+        limit: usize,
+        min_sources: usize,
+    ) -> Result<Vec<Story>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(1024));
-        for item in self.tree.scan_prefix(keys::ORDER_PREFIX).rev() {
+        for item in self
+            .tree
+            .scan_prefix(keys::ORDER_PREFIX)
+            .rev()
+            .take(SCAN_LIMIT.max(limit))
+        {
             if out.len() >= limit {
                 break;
             }
@@ -146,10 +174,20 @@ impl Store {
                 continue;
             };
             if let Some(story) = self.story(id)? {
-                out.push(story);
+                if story.sources().len() >= min_sources {
+                    out.push(story);
+                }
             }
         }
         Ok(out)
+    }
+
+    /// Why an entry with this link was dropped by a filter, if one was.
+    pub fn dropped(&self, url: &url::Url) -> Result<Option<DropRecord>, StoreError> {
+        match crate::normalize::url_key(url) {
+            Some(key) => self.get_json(&keys::dropped(&key)),
+            None => Ok(None),
+        }
     }
 
     /// Drops near-duplicate postings of days before `day`. Returns how many lists went.
@@ -174,6 +212,24 @@ impl Store {
             let (key, value) = item?;
             decode(&key, &value)
         })
+    }
+
+    /// Live bytes (keys + values) and record counts by key prefix, to compare with the size
+    /// on disk. A full scan: for `stats` and benchmarks, not hot paths.
+    pub fn live_bytes(&self) -> Result<Vec<(char, usize, u64)>, StoreError> {
+        let mut by_prefix: std::collections::BTreeMap<u8, (usize, u64)> = Default::default();
+        for item in self.tree.iter() {
+            let (k, v) = item?;
+            let slot = by_prefix
+                .entry(k.first().copied().unwrap_or(0))
+                .or_default();
+            slot.0 += 1;
+            slot.1 += (k.len() + v.len()) as u64;
+        }
+        Ok(by_prefix
+            .into_iter()
+            .map(|(p, (n, b))| (p as char, n, b))
+            .collect())
     }
 
     /// How many stories are stored (a scan of the order index; not for hot paths).

@@ -38,7 +38,7 @@ fn a_transaction_reads_its_own_writes_and_commits_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let mut txn = store.begin();
-    txn.insert_story(&story(1, 0));
+    txn.insert_story(&story(1, 0)).unwrap();
     txn.claim_url("e.example/a", StoryId(1)).unwrap();
     txn.claim_url("e.example/a", StoryId(2)).unwrap(); // first claim wins
     assert_eq!(txn.story_of_url("e.example/a").unwrap(), Some(StoryId(1)));
@@ -58,7 +58,7 @@ fn newest_stories_come_newest_first_and_survive_reopening() {
         let store = Store::open(dir.path()).unwrap();
         let mut txn = store.begin();
         for (id, hour) in [(1, 5), (2, 1), (3, 9)] {
-            txn.insert_story(&story(id, hour));
+            txn.insert_story(&story(id, hour)).unwrap();
         }
         txn.commit().unwrap();
         store.flush().unwrap();
@@ -80,8 +80,8 @@ fn a_merged_story_forwards_its_keys_to_the_survivor() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let mut txn = store.begin();
-    txn.insert_story(&story(1, 0));
-    txn.insert_story(&story(2, 1));
+    txn.insert_story(&story(1, 0)).unwrap();
+    txn.insert_story(&story(2, 1)).unwrap();
     txn.claim_title("the title", StoryId(2)).unwrap();
     txn.remove_story(&story(2, 1), StoryId(1));
     txn.commit().unwrap();
@@ -100,7 +100,7 @@ fn story_ids_are_derived_from_the_leader_and_never_collide() {
     assert_eq!(a, txn.new_story_id(&key).unwrap(), "deterministic");
     let mut s = story(0, 0);
     s.id = a;
-    txn.insert_story(&s);
+    txn.insert_story(&s).unwrap();
     assert_ne!(txn.new_story_id(&key).unwrap(), a, "taken ids are skipped");
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use siphasher::sip::SipHasher13;
 
-use super::{decode, encode, keys, PollState, Store, StoreError};
+use super::{decode, encode, keys, DropRecord, PollState, Store, StoreError};
 use crate::dedup::{Index, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
@@ -74,14 +74,23 @@ impl<'a> Txn<'a> {
     }
 
     /// Stores a new story and its place in the newest-first order.
-    pub fn insert_story(&mut self, story: &Story) {
+    pub fn insert_story(&mut self, story: &Story) -> Result<(), StoreError> {
         self.put(keys::order(story.published, story.id), Vec::new());
-        self.put_story(story);
+        self.put_story(story)
     }
 
-    fn put_story(&mut self, story: &Story) {
+    /// Writes the story and its sketch. A story read back from the store carries no
+    /// signature; its sketch keeps the one it was founded with.
+    fn put_story(&mut self, story: &Story) -> Result<(), StoreError> {
         self.put(keys::story(story.id), encode(story));
-        self.put(keys::sketch(story.id), encode(&Sketch::of(story)));
+        let mut sketch = Sketch::of(story);
+        if story.signature == crate::dedup::Signature::default() {
+            if let Some(old) = self.get_json::<Sketch>(&keys::sketch(story.id))? {
+                sketch.signature = old.signature;
+            }
+        }
+        self.put(keys::sketch(story.id), encode(&sketch));
+        Ok(())
     }
 
     /// A stored story, whole.
@@ -91,13 +100,17 @@ impl<'a> Txn<'a> {
 
     /// Rewrites a story that was published at `old_published`, moving it in the order if an
     /// earlier copy took the lead.
-    pub fn update_story(&mut self, old_published: DateTime<Utc>, story: &Story) {
+    pub fn update_story(
+        &mut self,
+        old_published: DateTime<Utc>,
+        story: &Story,
+    ) -> Result<(), StoreError> {
         if old_published != story.published {
             self.pending
                 .insert(keys::order(old_published, story.id), None);
             self.put(keys::order(story.published, story.id), Vec::new());
         }
-        self.put_story(story);
+        self.put_story(story)
     }
 
     /// Removes a story that was merged into `survivor`; keys that still point at it are
@@ -170,6 +183,34 @@ impl<'a> Txn<'a> {
             }
             self.put(key, list);
         }
+        Ok(())
+    }
+
+    /// Remembers which rule dropped `entry` (once: an entry dropped on every poll by the same
+    /// rule is not rewritten).
+    pub fn record_dropped(
+        &mut self,
+        entry: &crate::model::Entry,
+        rule: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let key = match &entry.url_key {
+            Some(u) => keys::dropped(u),
+            None => keys::dropped(&format!("#{}", entry.key.0)),
+        };
+        if let Some(old) = self.get_json::<DropRecord>(&key)? {
+            if old.rule == rule {
+                return Ok(());
+            }
+        }
+        let record = DropRecord {
+            source: entry.source.clone(),
+            title: entry.title.clone(),
+            link: entry.link.clone(),
+            rule: rule.to_string(),
+            at: now,
+        };
+        self.put(key, encode(&record));
         Ok(())
     }
 

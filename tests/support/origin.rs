@@ -36,6 +36,8 @@ pub struct Seen {
 #[derive(Default)]
 struct Inner {
     replies: HashMap<String, Reply>,
+    /// Headers a path requires (name, value): without them it answers 401.
+    required: HashMap<String, Vec<(String, String)>>,
     seen: Vec<Seen>,
 }
 
@@ -110,6 +112,17 @@ impl Origin {
         );
     }
 
+    /// Makes `path` answer 401 unless the request carries `header: value`.
+    pub fn require(&self, path: &str, header: &str, value: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .required
+            .entry(path.to_string())
+            .or_default()
+            .push((header.to_string(), value.to_string()));
+    }
+
     pub fn requests(&self, path: &str) -> Vec<Seen> {
         self.inner
             .lock()
@@ -140,7 +153,21 @@ async fn handle(
             .and_then(|v: &header::HeaderValue| v.to_str().ok())
             .map(str::to_string)
     };
-    let reply = inner.lock().unwrap().replies.get(&path).cloned();
+    let (reply, required) = {
+        let inner = inner.lock().unwrap();
+        (
+            inner.replies.get(&path).cloned(),
+            inner.required.get(&path).cloned().unwrap_or_default(),
+        )
+    };
+    let authorized = required.iter().all(|(name, value)| {
+        headers.get(name.as_str()).and_then(|v| v.to_str().ok()) == Some(value.as_str())
+    });
+    let reply = if authorized {
+        reply
+    } else {
+        Some(Reply::Status(401))
+    };
     let (status, response) = match reply {
         None => (404, (StatusCode::NOT_FOUND, "no such feed").into_response()),
         Some(Reply::Status(code)) => {

@@ -81,7 +81,12 @@ fn main() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let words = vocabulary(&mut rng, 20_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path()).expect("store");
+    // CACHE_MB sets sled's page cache, to see how much of the cost is cache misses.
+    let cache = std::env::var("CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(feedmerge::store::DEFAULT_CACHE_BYTES, |mb| mb * 1024 * 1024);
+    let store = Store::open_with_cache(dir.path(), cache).expect("store");
     let settings = Settings::default();
     let sources: Vec<Source> = (0..SOURCES)
         .map(|i| Source {

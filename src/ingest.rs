@@ -244,7 +244,7 @@ pub fn apply(
                 done.joined += 1;
             }
             Decision::New => {
-                let story = new_story(txn.new_story_id(&entry.key)?, entry, now);
+                let story = new_story(txn.new_story_id(&entry.key, entry.published)?, entry, now);
                 txn.insert_story(&story)?;
                 txn.index_words(
                     story.id,
@@ -299,7 +299,7 @@ fn claim_keys(txn: &mut Txn<'_>, entry: &Entry, story: &Story) -> Result<(), Sto
         txn.claim_url(u, story.id)?;
     }
     if let Some(t) = &entry.title_key {
-        txn.claim_title(t, story.id)?;
+        txn.claim_title(t, dedup::day(entry.published), story.id)?;
     }
     Ok(())
 }

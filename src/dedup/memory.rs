@@ -48,7 +48,11 @@ impl Index for Memory {
         Ok(self.urls.get(url_key).copied())
     }
 
-    fn story_of_title(&self, title_key: &str) -> Result<Option<StoryId>, Infallible> {
+    fn story_of_title(
+        &self,
+        title_key: &str,
+        _days: RangeInclusive<i64>,
+    ) -> Result<Option<StoryId>, Infallible> {
         Ok(self.titles.get(title_key).copied())
     }
 

@@ -33,7 +33,12 @@ pub trait Index {
     type Error;
     fn story_of_entry(&self, key: &EntryKey) -> Result<Option<StoryId>, Self::Error>;
     fn story_of_url(&self, url_key: &str) -> Result<Option<StoryId>, Self::Error>;
-    fn story_of_title(&self, title_key: &str) -> Result<Option<StoryId>, Self::Error>;
+    /// The story a headline was claimed for on any of `days`.
+    fn story_of_title(
+        &self,
+        title_key: &str,
+        days: RangeInclusive<i64>,
+    ) -> Result<Option<StoryId>, Self::Error>;
     /// What dedup needs to know of a stored story (not its text).
     fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, Self::Error>;
     /// Stories founded on `days` whose founding headline has any of `words`, with how many of
@@ -117,6 +122,11 @@ pub fn day(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(86_400)
 }
 
+/// Index keys are bucketed by day: a window of 48 h reaches two days either side.
+fn window_days(settings: &Settings) -> i64 {
+    (settings.window.num_seconds() + 86_399) / 86_400
+}
+
 /// Decides what `entry` is, given what `index` holds.
 pub fn decide<I: Index>(
     entry: &Entry,
@@ -169,8 +179,7 @@ fn near_match<I: Index>(
     if sig.generic || sig.words.len() < settings.thresholds.min_words {
         return Ok(Decision::New);
     }
-    // Postings are bucketed by day: a window of 48 h reaches two days either side.
-    let reach = (settings.window.num_seconds() + 86_399) / 86_400;
+    let reach = window_days(settings);
     let today = day(entry.published);
     let found = index.candidates(&sig.words, today - reach..=today + reach)?;
     for (id, _) in found.into_iter().take(MAX_CANDIDATES) {
@@ -208,7 +217,9 @@ fn title_match<I: Index>(
     index: &I,
     settings: &Settings,
 ) -> Result<Option<Sketch>, I::Error> {
-    let Some(id) = index.story_of_title(title_key)? else {
+    let today = day(entry.published);
+    let reach = window_days(settings);
+    let Some(id) = index.story_of_title(title_key, today - reach..=today + reach)? else {
         return Ok(None);
     };
     let Some(story) = index.sketch(id)? else {

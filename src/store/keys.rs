@@ -5,7 +5,7 @@
 //! | `v`                              | layout version            |
 //! | `e` entry key                    | [`super::txn::EntryRecord`] |
 //! | `u` url key                      | story id (8 bytes BE)     |
-//! | `t` title key                    | story id (8 bytes BE)     |
+//! | `t` day (8 BE) + title key       | story id (8 bytes BE)     |
 //! | `s` story id (8 bytes BE)        | [`crate::model::Story`]   |
 //! | `g` story id (8 bytes BE)        | [`crate::dedup::Sketch`]: what dedup reads of it |
 //! | `o` published (8 BE) + story id  | empty: newest-first order |
@@ -36,8 +36,15 @@ pub fn url(url_key: &str) -> Vec<u8> {
     prefixed(b'u', url_key.as_bytes())
 }
 
-pub fn title(title_key: &str) -> Vec<u8> {
-    prefixed(b't', title_key.as_bytes())
+/// A headline claimed on `day`: keys of one day sit together, so the days a lookup reaches are
+/// the only pages it touches, and old days can be pruned whole.
+pub fn title(day: i64, title_key: &str) -> Vec<u8> {
+    let d = (day as i128 - i64::MIN as i128) as u64;
+    let mut key = Vec::with_capacity(9 + title_key.len());
+    key.push(b't');
+    key.extend_from_slice(&d.to_be_bytes());
+    key.extend_from_slice(title_key.as_bytes());
+    key
 }
 
 pub fn story(id: StoryId) -> Vec<u8> {

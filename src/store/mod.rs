@@ -40,6 +40,9 @@ pub enum OpenError {
     Unusable { path: String, reason: String },
 }
 
+/// sled's own default cache is 1 GiB and only a hint; a feed store needs far less.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// How many of the newest stories publishing looks at, at most, to fill a feed.
 const SCAN_LIMIT: usize = 10_000;
 
@@ -72,8 +75,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in directory `path`.
+    /// Opens (creating if needed) the store in directory `path`, with the default cache.
     pub fn open(path: &Path) -> Result<Store, OpenError> {
+        Store::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens the store with a page cache of `cache_bytes` (sled treats it as a target, not a
+    /// hard limit).
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, OpenError> {
         let shown = path.display().to_string();
         let unusable = |reason: String| OpenError::Unusable {
             path: shown.clone(),
@@ -86,8 +95,7 @@ impl Store {
         })?;
         let db = sled::Config::new()
             .path(path)
-            // sled's default cache is 1 GiB and only a hint; a feed store needs far less.
-            .cache_capacity(64 * 1024 * 1024)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|e| match e {
                 // sled wraps the failed flock in an io::Error of kind Other, naming it in the text.

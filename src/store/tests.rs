@@ -82,11 +82,15 @@ fn a_merged_story_forwards_its_keys_to_the_survivor() {
     let mut txn = store.begin();
     txn.insert_story(&story(1, 0)).unwrap();
     txn.insert_story(&story(2, 1)).unwrap();
-    txn.claim_title("the title", StoryId(2)).unwrap();
+    txn.claim_title("the title", 7, StoryId(2)).unwrap();
     txn.remove_story(&story(2, 1), StoryId(1));
     txn.commit().unwrap();
     let txn = store.begin();
-    assert_eq!(txn.story_of_title("the title").unwrap(), Some(StoryId(1)));
+    assert_eq!(
+        txn.story_of_title("the title", 5..=9).unwrap(),
+        Some(StoryId(1))
+    );
+    assert_eq!(txn.story_of_title("the title", 8..=9).unwrap(), None);
     assert_eq!(store.newest_stories(10).unwrap().len(), 1);
 }
 
@@ -96,12 +100,17 @@ fn story_ids_are_derived_from_the_leader_and_never_collide() {
     let store = Store::open(dir.path()).unwrap();
     let mut txn = store.begin();
     let key = EntryKey("leader".into());
-    let a = txn.new_story_id(&key).unwrap();
-    assert_eq!(a, txn.new_story_id(&key).unwrap(), "deterministic");
+    let when = Utc::now();
+    let a = txn.new_story_id(&key, when).unwrap();
+    assert_eq!(a, txn.new_story_id(&key, when).unwrap(), "deterministic");
     let mut s = story(0, 0);
     s.id = a;
     txn.insert_story(&s).unwrap();
-    assert_ne!(txn.new_story_id(&key).unwrap(), a, "taken ids are skipped");
+    assert_ne!(
+        txn.new_story_id(&key, when).unwrap(),
+        a,
+        "taken ids are skipped"
+    );
 }
 
 #[test]

@@ -63,10 +63,18 @@ impl<'a> Txn<'a> {
 
     /// A fresh story id derived from the leading entry's key, so rebuilding a store from the
     /// same feeds gives the same GUIDs. A collision moves on to the next free id.
-    pub fn new_story_id(&self, leader: &EntryKey) -> Result<StoryId, StoreError> {
+    ///
+    /// The top 20 bits are the day the story was first reported (days since 1970, wrapping
+    /// after 2,870 years), so recent stories, the ones dedup reads, sit together in the store.
+    pub fn new_story_id(
+        &self,
+        leader: &EntryKey,
+        published: DateTime<Utc>,
+    ) -> Result<StoryId, StoreError> {
         let mut hasher = SipHasher13::new_with_keys(0x7374_6f72_7969_6421, 0x6665_6564_6d65_7267);
         hasher.write(leader.0.as_bytes());
-        let mut id = StoryId(hasher.finish());
+        let day = (crate::dedup::day(published).rem_euclid(1 << 20)) as u64;
+        let mut id = StoryId(day << 44 | (hasher.finish() & ((1 << 44) - 1)));
         while self.get(&keys::story(id))?.is_some() {
             id = StoryId(id.0.wrapping_add(1));
         }
@@ -153,8 +161,13 @@ impl<'a> Txn<'a> {
     }
 
     /// Points a title key at a story, unless it already points at one.
-    pub fn claim_title(&mut self, title_key: &str, id: StoryId) -> Result<(), StoreError> {
-        self.claim(keys::title(title_key), id)
+    pub fn claim_title(
+        &mut self,
+        title_key: &str,
+        day: i64,
+        id: StoryId,
+    ) -> Result<(), StoreError> {
+        self.claim(keys::title(day, title_key), id)
     }
 
     fn claim(&mut self, key: Vec<u8>, id: StoryId) -> Result<(), StoreError> {
@@ -245,8 +258,17 @@ impl Index for Txn<'_> {
         self.resolved_at(&keys::url(url_key))
     }
 
-    fn story_of_title(&self, title_key: &str) -> Result<Option<StoryId>, StoreError> {
-        self.resolved_at(&keys::title(title_key))
+    fn story_of_title(
+        &self,
+        title_key: &str,
+        days: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<StoryId>, StoreError> {
+        for day in days {
+            if let Some(id) = self.resolved_at(&keys::title(day, title_key))? {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, StoreError> {

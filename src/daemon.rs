@@ -3,9 +3,11 @@
 //! [`CancellationToken`]: pollers stop at their next await, the server finishes in-flight
 //! requests, ingest drains its queue and flushes, and only then does [`run`] return.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -22,6 +24,7 @@ use crate::poll::{self, Outcome};
 use crate::render;
 use crate::serve;
 use crate::store::{OpenError, PollState, Store};
+use crate::systemd::{self, Health};
 
 /// Queue depth between pollers and ingest: enough to keep ingest busy, small enough that a slow
 /// disk slows the pollers down instead of buffering without bound.
@@ -39,86 +42,249 @@ pub async fn open_store(path: &Path) -> Result<Store, Failure> {
         })
 }
 
-/// Runs the daemon until `shutdown` resolves. `on_listen` is told the bound address (the
-/// configured port may be 0).
-pub async fn run(
+/// How the daemon is driven from outside: when to stop, when to reload, and from where.
+pub struct Control<S> {
+    pub shutdown: S,
+    /// Each message asks for the config to be read again (SIGHUP, a change on disk).
+    pub reloads: mpsc::Receiver<()>,
+    /// The config file to read on reload; `None` ignores reloads (the demo).
+    pub config_path: Option<PathBuf>,
+}
+
+/// Runs the daemon until `control.shutdown` resolves. `on_listen` is told the bound address
+/// (the configured port may be 0).
+pub async fn run<S: Future<Output = ()>>(
     config: Config,
-    shutdown: impl Future<Output = ()>,
+    control: Control<S>,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), Failure> {
-    let store = open_store(&config.store.path).await?;
+    let Control {
+        shutdown,
+        mut reloads,
+        config_path,
+    } = control;
+    let store = open_store_with(&config.store).await?;
     let fetcher = Fetcher::new(Limits::from(&config.poll))?;
-    let render_settings = render::Settings::from_config(&config);
     let metrics = Arc::new(Metrics::default());
-    let (snapshots_tx, snapshots) = watch::channel(Arc::new(render::render(&[], &render_settings)));
-    let published = ingest::publish(&store, &render_settings, &snapshots_tx).await;
+    let health = Arc::new(Health::default());
+    health.store_ok();
+    let live = Arc::new(ingest::Live {
+        ingest: ingest::Settings::from_config(&config),
+        render: render::Settings::from_config(&config),
+    });
+    let (snapshots_tx, snapshots) = watch::channel(Arc::new(render::render(&[], &live.render)));
+    let published = ingest::publish(&store, &live.render, &snapshots_tx).await;
     metrics.published.set(published as i64);
+    let (live_tx, live_rx) = watch::channel(live);
 
-    let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
-        Failure::Listen(format!(
-            "cannot listen on {}: {e}; change [server] listen",
-            config.server.listen
-        ))
-    })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Failure::Listen(format!("cannot read the bound address: {e}")))?;
-    tracing::info!(%addr, sources = config.sources.len(), "serving the merged feed");
-    on_listen(addr);
+    let shared = serve::Shared {
+        snapshots,
+        store: store.clone(),
+        metrics: metrics.clone(),
+    };
+    let mut server = Server::bind(config.server.listen, shared.clone()).await?;
+    tracing::info!(addr = %server.addr, sources = config.sources.len(), "serving the merged feed");
+    on_listen(server.addr);
 
     let token = CancellationToken::new();
-    let tasks = TaskTracker::new();
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(BATCH_QUEUE);
     let ingest_task = tokio::spawn(ingest::run(
-        store.clone(),
-        ingest::Settings::from_config(&config),
-        render_settings,
-        metrics.clone(),
+        ingest::Context {
+            store: store.clone(),
+            live: live_rx,
+            metrics: metrics.clone(),
+            health: health.clone(),
+            snapshots: snapshots_tx,
+        },
         batches_rx,
-        snapshots_tx,
     ));
-    let server_token = token.clone();
-    let server_store = store.clone();
-    let server_metrics = metrics.clone();
-    let server = tokio::spawn(async move {
-        let shared = serve::Shared {
-            snapshots,
-            store: server_store,
-            metrics: server_metrics,
-        };
-        axum::serve(listener, serve::router(shared))
-            .with_graceful_shutdown(server_token.cancelled_owned())
-            .await
-    });
-    let permits = Arc::new(Semaphore::new(config.poll.concurrency));
-    for source in config.sources {
-        let state = stored_state(&store, &source);
-        tasks.spawn(poll::run_source(
-            fetcher.clone(),
-            source,
-            state,
-            batches_tx.clone(),
-            permits.clone(),
-            metrics.clone(),
-            token.clone(),
-        ));
-    }
-    drop(batches_tx);
-    tasks.close();
+    let mut pollers = Pollers {
+        store: store.clone(),
+        fetcher,
+        poll: config.poll.clone(),
+        permits: Arc::new(Semaphore::new(config.poll.concurrency)),
+        batches: batches_tx,
+        metrics: metrics.clone(),
+        health: health.clone(),
+        shutdown: token.clone(),
+        tasks: TaskTracker::new(),
+        running: HashMap::new(),
+    };
+    pollers.sync(&config.sources);
+    tokio::spawn(systemd::watchdog(health.clone(), token.clone()));
+    systemd::ready();
 
-    shutdown.await;
+    let mut current = config;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(()) = reloads.recv() => {
+                let Some(path) = &config_path else { continue };
+                match Config::load(path) {
+                    Err(e) => tracing::error!(
+                        "the edited config was not applied; still running on the previous one:\n{e}"
+                    ),
+                    Ok(next) => {
+                        if next.server.listen != current.server.listen {
+                            match Server::bind(next.server.listen, shared.clone()).await {
+                                Ok(rebound) => {
+                                    tracing::info!(addr = %rebound.addr, "listening on the new address");
+                                    std::mem::replace(&mut server, rebound).stop().await;
+                                }
+                                Err(e) => tracing::error!("kept the old address: {e}"),
+                            }
+                        }
+                        if next.poll != current.poll {
+                            pollers.set_poll(&next.poll)?;
+                        }
+                        pollers.sync(&next.sources);
+                        let _ = live_tx.send(Arc::new(ingest::Live {
+                            ingest: ingest::Settings::from_config(&next),
+                            render: render::Settings::from_config(&next),
+                        }));
+                        tracing::info!(sources = next.sources.len(), "config reloaded");
+                        current = next;
+                    }
+                }
+            }
+        }
+    }
+    systemd::stopping();
     tracing::info!("shutting down: stopping pollers, finishing requests, flushing the store");
     token.cancel();
-    tasks.wait().await;
-    let served = server.await;
-    let ingested = ingest_task.await;
-    if let Ok(Err(e)) = served {
-        tracing::error!("server error: {e}");
-    }
-    match ingested {
+    pollers.stop().await;
+    drop(live_tx);
+    server.stop().await;
+    match ingest_task.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(Failure::Store(format!("could not flush the store: {e}"))),
         Err(e) => Err(Failure::Other(anyhow::anyhow!("ingest task failed: {e}"))),
+    }
+}
+
+/// Opens the store with its configured cache.
+pub async fn open_store_with(config: &crate::config::Store) -> Result<Store, Failure> {
+    let path = config.path.clone();
+    let cache = config.cache_bytes;
+    tokio::task::spawn_blocking(move || Store::open_with_cache(&path, cache))
+        .await
+        .map_err(|e| Failure::Other(anyhow::anyhow!("store task failed: {e}")))?
+        .map_err(|e| match e {
+            OpenError::Locked(_) => Failure::StoreLocked(e.to_string()),
+            OpenError::Unusable { .. } => Failure::Store(e.to_string()),
+        })
+}
+
+/// The HTTP server on one address; replaced whole when `[server] listen` changes.
+struct Server {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn bind(listen: SocketAddr, shared: serve::Shared) -> Result<Server, Failure> {
+        let listener = TcpListener::bind(listen).await.map_err(|e| {
+            Failure::Listen(format!(
+                "cannot listen on {listen}: {e}; change [server] listen"
+            ))
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Failure::Listen(format!("cannot read the bound address: {e}")))?;
+        let stop = CancellationToken::new();
+        let done = stop.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, serve::router(shared))
+                .with_graceful_shutdown(done.cancelled_owned())
+                .await
+        });
+        Ok(Server { addr, stop, task })
+    }
+
+    /// Stops accepting and waits for in-flight requests to finish.
+    async fn stop(self) {
+        self.stop.cancel();
+        match self.task.await {
+            Ok(Err(e)) => tracing::error!("server error: {e}"),
+            Err(e) => tracing::error!("server task failed: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
+}
+
+/// One poller task per source, kept in step with the config.
+struct Pollers {
+    store: Store,
+    fetcher: Fetcher,
+    poll: crate::config::Poll,
+    permits: Arc<Semaphore>,
+    batches: mpsc::Sender<Batch>,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    /// By source URL: the source as configured and the token that stops its poller.
+    running: HashMap<String, (Source, CancellationToken)>,
+}
+
+impl Pollers {
+    /// Stops pollers of sources that are gone or changed, starts the new and changed ones.
+    /// A poller that restarts reads its poll state from the store, so it keeps its schedule.
+    fn sync(&mut self, sources: &[Source]) {
+        let wanted: HashMap<&str, &Source> = sources.iter().map(|s| (s.url.as_str(), s)).collect();
+        self.running.retain(|url, (source, stop)| {
+            let keep = wanted.get(url.as_str()).is_some_and(|s| *s == source);
+            if !keep {
+                stop.cancel();
+            }
+            keep
+        });
+        for source in sources {
+            if self.running.contains_key(source.url.as_str()) {
+                continue;
+            }
+            let stop = self.shutdown.child_token();
+            let state = stored_state(&self.store, source);
+            let health = self.health.clone();
+            let run = poll::run_source(
+                self.fetcher.clone(),
+                source.clone(),
+                state,
+                self.batches.clone(),
+                self.permits.clone(),
+                self.metrics.clone(),
+                stop.clone(),
+            );
+            self.tasks.spawn(async move {
+                health.pollers_running.fetch_add(1, Ordering::Relaxed);
+                run.await;
+                health.pollers_running.fetch_sub(1, Ordering::Relaxed);
+            });
+            self.running
+                .insert(source.url.to_string(), (source.clone(), stop));
+        }
+        self.health
+            .pollers_expected
+            .store(self.running.len(), Ordering::Relaxed);
+    }
+
+    /// New `[poll]` settings: a new client and concurrency bound, and every poller restarted.
+    fn set_poll(&mut self, poll: &crate::config::Poll) -> Result<(), Failure> {
+        self.fetcher = Fetcher::new(Limits::from(poll))?;
+        self.permits = Arc::new(Semaphore::new(poll.concurrency));
+        self.poll = poll.clone();
+        for (_, (_, stop)) in self.running.drain() {
+            stop.cancel();
+        }
+        Ok(())
+    }
+
+    async fn stop(self) {
+        self.tasks.close();
+        drop(self.batches);
+        self.tasks.wait().await;
     }
 }
 
@@ -141,20 +307,26 @@ pub struct OnceReport {
 
 /// Polls every source once (ignoring when they are due), stores everything, flushes.
 pub async fn once(config: Config) -> Result<Vec<OnceReport>, Failure> {
-    let store = open_store(&config.store.path).await?;
+    let store = open_store_with(&config.store).await?;
     let fetcher = Fetcher::new(Limits::from(&config.poll))?;
     let render_settings = render::Settings::from_config(&config);
     let metrics = Arc::new(Metrics::default());
     let (snapshots_tx, _snapshots) =
         watch::channel(Arc::new(render::render(&[], &render_settings)));
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(BATCH_QUEUE);
+    let (_live_tx, live_rx) = watch::channel(Arc::new(ingest::Live {
+        ingest: ingest::Settings::from_config(&config),
+        render: render_settings,
+    }));
     let ingest_task = tokio::spawn(ingest::run(
-        store.clone(),
-        ingest::Settings::from_config(&config),
-        render_settings,
-        metrics.clone(),
+        ingest::Context {
+            store: store.clone(),
+            live: live_rx,
+            metrics: metrics.clone(),
+            health: Arc::new(Health::default()),
+            snapshots: snapshots_tx,
+        },
         batches_rx,
-        snapshots_tx,
     ));
     let permits = Arc::new(Semaphore::new(config.poll.concurrency));
     let mut polls = tokio::task::JoinSet::new();

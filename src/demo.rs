@@ -119,7 +119,11 @@ pub fn config(origin: &Url, listen: SocketAddr, store: PathBuf) -> Result<Config
             description: "Five demo outlets, each story once.".into(),
             max_items: 100,
         },
-        store: Store { path: store },
+        store: Store {
+            path: store,
+            cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
+            retention: Default::default(),
+        },
         poll: Poll::default(),
         dedup: crate::dedup::Settings::default(),
         publish: Default::default(),
@@ -149,7 +153,13 @@ pub async fn run(
         .await
         .map_err(|e| Failure::Listen(format!("cannot start the demo feed server: {e}")))?;
     let config = config(&origin, listen, store)?;
-    crate::daemon::run(config, shutdown, |addr| {
+    let (_keep, reloads) = tokio::sync::mpsc::channel(1);
+    let control = crate::daemon::Control {
+        shutdown,
+        reloads,
+        config_path: None,
+    };
+    crate::daemon::run(config, control, |addr| {
         println!(
             "feedmerge demo: polling {} built-in feeds served at {origin}",
             FEEDS.len()

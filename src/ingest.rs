@@ -33,6 +33,7 @@ pub struct Batch {
 pub struct Settings {
     pub dedup: dedup::Settings,
     pub filters: crate::filter::Filters,
+    pub retention: crate::config::Retention,
 }
 
 impl Settings {
@@ -40,6 +41,7 @@ impl Settings {
         Settings {
             dedup: config.dedup.clone(),
             filters: config.filters.clone(),
+            retention: config.store.retention.clone(),
         }
     }
 }
@@ -58,6 +60,8 @@ pub struct Ingested {
     pub merged: usize,
     /// The rule that dropped each filtered entry.
     pub filtered: Vec<String>,
+    /// Entries older than `[store] max_age`, ignored.
+    pub expired: usize,
 }
 
 impl Ingested {
@@ -66,17 +70,85 @@ impl Ingested {
     }
 }
 
-/// Runs until every sender is dropped, then flushes. Publishes a new snapshot after each change.
-pub async fn run(
-    store: Store,
-    settings: Settings,
-    render: render::Settings,
-    metrics: Arc<crate::metrics::Metrics>,
-    mut batches: mpsc::Receiver<Batch>,
-    snapshots: watch::Sender<Arc<Snapshot>>,
-) -> Result<(), StoreError> {
-    let mut pruned_before = i64::MIN;
-    while let Some(batch) = batches.recv().await {
+/// The settings a reload can change, replaced as a whole.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub ingest: Settings,
+    pub render: render::Settings,
+}
+
+/// Everything the ingest task owns or shares.
+pub struct Context {
+    pub store: Store,
+    pub live: watch::Receiver<Arc<Live>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub health: Arc<crate::systemd::Health>,
+    pub snapshots: watch::Sender<Arc<Snapshot>>,
+}
+
+/// Runs until every sender is dropped, then flushes. Publishes a new snapshot after each change,
+/// and between batches proves the store healthy (for the watchdog) and applies retention.
+pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(), StoreError> {
+    let Context {
+        store,
+        mut live,
+        metrics,
+        health,
+        snapshots,
+    } = ctx;
+    let mut heartbeat = tokio::time::interval(crate::systemd::HEARTBEAT);
+    let mut next_prune = Utc::now();
+    let mut failing: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut published = 0;
+    let mut live_open = true;
+    loop {
+        let current = live.borrow().clone();
+        let (settings, render) = (&current.ingest, &current.render);
+        let batch = tokio::select! {
+            batch = batches.recv() => match batch {
+                Some(batch) => batch,
+                None => break,
+            },
+            changed = live.changed(), if live_open => {
+                live_open = changed.is_ok();
+                if live_open {
+                    // A reload: the feed's title, tags or size may have changed.
+                    let fresh = live.borrow().clone();
+                    published = publish(&store, &fresh.render, &snapshots).await;
+                    metrics.published.set(published as i64);
+                }
+                continue;
+            }
+            _ = heartbeat.tick() => {
+                let now = Utc::now();
+                let prune = (now >= next_prune).then(|| settings.clone());
+                if prune.is_some() {
+                    next_prune = now + chrono::Duration::hours(1);
+                }
+                let worker = store.clone();
+                let checked = tokio::task::spawn_blocking(move || {
+                    worker.health_check()?;
+                    match prune {
+                        Some(settings) => maintain(&worker, &settings, now),
+                        None => Ok(0),
+                    }
+                })
+                .await;
+                match checked {
+                    Ok(Ok(removed)) => {
+                        health.store_ok();
+                        if removed > 0 {
+                            tracing::info!(removed, "retention removed old stories");
+                            published = publish(&store, render, &snapshots).await;
+                            metrics.published.set(published as i64);
+                        }
+                    }
+                    Ok(Err(e)) => tracing::error!("the store is not healthy: {e}"),
+                    Err(e) => tracing::error!("store check failed: {e}"),
+                }
+                continue;
+            }
+        };
         let Batch {
             source_name,
             source_url,
@@ -84,19 +156,10 @@ pub async fn run(
             state,
             reply,
         } = batch;
+        failing.insert(source_url.clone(), state.consecutive_failures > 0);
         let worker_store = store.clone();
         let worker_settings = settings.clone();
-        // The near-duplicate index only needs the days the window reaches; older postings go
-        // once a day, so the index stays the same size however long the daemon runs.
-        let keep_from = dedup::day(Utc::now()) - settings.dedup.window.num_days() - 2;
-        let prune = (keep_from > pruned_before).then_some(keep_from);
-        if let Some(day) = prune {
-            pruned_before = day;
-        }
         let result = tokio::task::spawn_blocking(move || {
-            if let Some(day) = prune {
-                worker_store.prune_postings(day)?;
-            }
             let done = apply(
                 &worker_store,
                 &source_url,
@@ -117,6 +180,7 @@ pub async fn run(
         });
         match &result {
             Ok(done) => {
+                health.store_ok();
                 tracing::debug!(source = %source_name, ?done, "batch stored");
                 metrics.count_entries("new", done.new_stories);
                 metrics.count_entries("joined", done.joined);
@@ -126,7 +190,7 @@ pub async fn run(
                     metrics.count_filtered(rule);
                 }
                 if done.changed() {
-                    let published = publish(&store, &render, &snapshots).await;
+                    published = publish(&store, render, &snapshots).await;
                     metrics.published.set(published as i64);
                 }
             }
@@ -135,6 +199,12 @@ pub async fn run(
                 "could not store this poll's entries, they will be fetched again next time: {e}"
             ),
         }
+        let down = failing.values().filter(|f| **f).count();
+        crate::systemd::status(&format!(
+            "{} sources polled, {} ok, {down} failing; {published} stories published",
+            failing.len(),
+            failing.len() - down
+        ));
         if let Some(reply) = reply {
             let _ = reply.send(result.map_err(|e| e.to_string()));
         }
@@ -144,6 +214,23 @@ pub async fn run(
         .await
         .unwrap_or(Ok(()))?;
     Ok(())
+}
+
+/// Hourly upkeep: near-duplicate and title index days the window no longer reaches, and
+/// stories past `[store] max_age` / `max_stories`. Returns how many stories went.
+pub fn maintain(
+    store: &Store,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    // Two days of slack: an entry may be published a day before it is polled.
+    let keep_from = dedup::day(now) - settings.dedup.window.num_days() - 2;
+    store.prune_postings(keep_from)?;
+    let removed = store.prune_stories(&settings.retention, now)?;
+    if removed > 0 {
+        store.flush()?;
+    }
+    Ok(removed)
 }
 
 /// Renders the newest stories and hands the snapshot to the server. Returns how many stories
@@ -191,7 +278,14 @@ pub fn apply(
     entries.sort_by_key(|e| e.published);
     let mut txn = store.begin();
     let mut done = Ingested::default();
+    let expired_before = settings.retention.max_age.map(|age| now - age);
     for entry in &entries {
+        if expired_before.is_some_and(|t| entry.published < t) {
+            // Older than retention keeps stories: storing it would only bring back what
+            // retention removed.
+            done.expired += 1;
+            continue;
+        }
         if !settings.filters.is_empty() && txn.story_of_entry(&entry.key)?.is_none() {
             // Filters decide what becomes a story; what already is one stays (a filter added
             // later applies to new entries only).

@@ -39,3 +39,4 @@ pub mod poll;
 pub mod render;
 pub mod serve;
 pub mod store;
+pub mod systemd;

@@ -106,7 +106,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         match cli.command {
             Command::Run => {
                 let config = Config::load(&cli.config)?;
-                daemon::run(config, shutdown_signal(), |addr| {
+                let control = daemon::Control {
+                    shutdown: shutdown_signal(),
+                    reloads: reload_requests(&cli.config),
+                    config_path: Some(cli.config.clone()),
+                };
+                daemon::run(config, control, |addr| {
                     println!(
                         "feedmerge: serving http://{addr}/feed.xml and http://{addr}/atom.xml"
                     );
@@ -159,6 +164,32 @@ fn print_summary(reports: &[daemon::OnceReport]) {
         "polled {} sources: {ok} ok, {unchanged} not modified, {failed} failed; {new} new stories",
         reports.len()
     );
+}
+
+/// A message on SIGHUP (systemd's `ExecReload=`) and, debounced, whenever the config file
+/// changes on disk. The file's directory is watched, since editors save by renaming.
+fn reload_requests(path: &std::path::Path) -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let hup = tx.clone();
+        match signal(SignalKind::hangup()) {
+            Ok(mut stream) => {
+                tokio::spawn(async move {
+                    while stream.recv().await.is_some() {
+                        tracing::info!("SIGHUP: reloading the config");
+                        if hup.send(()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            Err(e) => tracing::warn!("cannot listen for SIGHUP ({e}); reload by restarting"),
+        }
+    }
+    crate::config::watch::config_file(path, tx);
+    rx
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -6,6 +6,7 @@ mod error;
 mod raw;
 mod rules;
 mod secret;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -78,9 +79,19 @@ pub struct Feed {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub path: PathBuf,
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+    pub retention: Retention,
 }
 
-#[derive(Debug, Clone)]
+/// How long stories are kept (`[store] max_age`, `max_stories`); none means forever.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age: Option<chrono::Duration>,
+    pub max_stories: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Poll {
     /// Default interval for sources that do not set their own.
     pub interval: Duration,
@@ -201,13 +212,7 @@ fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             .unwrap_or_else(|| "Stories from several feeds, each one once.".to_string()),
         max_items,
     };
-    let store = Store {
-        path: PathBuf::from(
-            raw.store
-                .path
-                .unwrap_or_else(|| "/var/lib/feedmerge".into()),
-        ),
-    };
+    let store = validate_store(raw.store, problems);
     let mut filters = crate::filter::Filters {
         global: raw
             .filters
@@ -370,6 +375,45 @@ fn validate_sources(
         }
     }
     sources
+}
+
+fn validate_store(raw: raw::RawStore, problems: &mut Problems<'_>) -> Store {
+    let cache_bytes = match &raw.cache_mb {
+        None => crate::store::DEFAULT_CACHE_BYTES,
+        Some(mb) if (8..=65_536).contains(mb.get_ref()) => *mb.get_ref() as u64 * 1024 * 1024,
+        Some(mb) => {
+            problems.at(mb.span(), "`cache_mb` must be between 8 and 65536 (MiB)");
+            crate::store::DEFAULT_CACHE_BYTES
+        }
+    };
+    let max_age = raw.max_age.as_ref().and_then(|age| {
+        let d = parse_duration(age, "max_age", problems)?;
+        let d = chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        if d < chrono::Duration::days(3) {
+            problems.at(
+                age.span(),
+                "`max_age` must be at least 3 days: deduplication looks back two days",
+            );
+            return None;
+        }
+        Some(d)
+    });
+    let max_stories = match &raw.max_stories {
+        None => None,
+        Some(n) if *n.get_ref() >= 100 => Some(*n.get_ref() as usize),
+        Some(n) => {
+            problems.at(n.span(), "`max_stories` must be at least 100");
+            None
+        }
+    };
+    Store {
+        path: PathBuf::from(raw.path.unwrap_or_else(|| "/var/lib/feedmerge".into())),
+        cache_bytes,
+        retention: Retention {
+            max_age,
+            max_stories,
+        },
+    }
 }
 
 fn validate_dedup(raw: &raw::RawDedup, problems: &mut Problems<'_>) -> crate::dedup::Settings {

@@ -74,6 +74,9 @@ pub(super) struct RawFeed {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub path: Option<String>,
+    pub cache_mb: Option<Spanned<i64>>,
+    pub max_age: Option<Spanned<String>>,
+    pub max_stories: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

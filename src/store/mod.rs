@@ -198,20 +198,95 @@ impl Store {
         }
     }
 
-    /// Drops near-duplicate postings of days before `day`. Returns how many lists went.
+    /// Drops near-duplicate postings and title keys of days before `day`: lookups never reach
+    /// them. Returns how many keys went.
     pub fn prune_postings(&self, day: i64) -> Result<usize, StoreError> {
-        let end = keys::postings_from(day);
         let mut batch = sled::Batch::default();
         let mut n = 0;
-        for item in self.tree.range(keys::POSTING_PREFIX.to_vec()..end) {
-            let (key, _) = item?;
-            batch.remove(key);
-            n += 1;
+        for (prefix, end) in [
+            (keys::POSTING_PREFIX.to_vec(), keys::postings_from(day)),
+            (b"t".to_vec(), keys::title(day, "")),
+        ] {
+            for item in self.tree.range(prefix..end) {
+                let (key, _) = item?;
+                batch.remove(key);
+                n += 1;
+            }
         }
         if n > 0 {
             self.tree.apply_batch(batch)?;
         }
         Ok(n)
+    }
+
+    /// Removes stories first reported before `now - max_age`, and the oldest beyond
+    /// `max_stories`, with their entries, links, sketches and filter records. Returns how many
+    /// stories went.
+    pub fn prune_stories(
+        &self,
+        retention: &crate::config::Retention,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        if retention.max_age.is_none() && retention.max_stories.is_none() {
+            return Ok(0);
+        }
+        let total = match retention.max_stories {
+            Some(_) => self.story_count()?,
+            None => 0,
+        };
+        let excess = retention
+            .max_stories
+            .map_or(0, |max| total.saturating_sub(max));
+        let cutoff = retention.max_age.map(|age| now - age);
+        let mut removed = 0;
+        let mut batch = sled::Batch::default();
+        for item in self.tree.scan_prefix(keys::ORDER_PREFIX) {
+            let (key, _) = item?;
+            let Some(id) = keys::story_in_order_key(&key) else {
+                continue;
+            };
+            let story = self.story(id)?;
+            let too_old = match (&story, cutoff) {
+                (Some(s), Some(cutoff)) => s.published < cutoff,
+                _ => false,
+            };
+            if removed >= excess && !too_old {
+                break; // the order index is oldest first: nothing further qualifies
+            }
+            batch.remove(key.to_vec());
+            if let Some(story) = story {
+                batch.remove(keys::story(id));
+                batch.remove(keys::sketch(id));
+                for copy in &story.copies {
+                    batch.remove(keys::entry(&copy.entry));
+                    let url_key = copy
+                        .link
+                        .as_deref()
+                        .and_then(|l| url::Url::parse(l).ok())
+                        .and_then(|u| crate::normalize::url_key(&u));
+                    if let Some(u) = url_key {
+                        batch.remove(keys::url(&u));
+                    }
+                }
+            }
+            removed += 1;
+        }
+        if let Some(cutoff) = cutoff {
+            for item in self.tree.scan_prefix(b"x") {
+                let (key, value) = item?;
+                if decode::<DropRecord>(&key, &value).is_ok_and(|r| r.at < cutoff) {
+                    batch.remove(key);
+                }
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(removed)
+    }
+
+    /// A cheap read that fails when the store does.
+    pub fn health_check(&self) -> Result<(), StoreError> {
+        self.tree.get(keys::VERSION)?;
+        Ok(())
     }
 
     /// Every stored story, in id order.

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = <feedmerge::cli::Cli as clap::Parser>::parse();
-    feedmerge::cli::init_logging();
+    feedmerge::cli::init_logging(cli.log_format);
     match feedmerge::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

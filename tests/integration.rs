@@ -9,5 +9,6 @@ mod daemon;
 mod dedup_fixtures;
 mod demo;
 mod feeds;
+mod ops;
 mod pipeline;
 mod rules;

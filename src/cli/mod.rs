@@ -1,8 +1,8 @@
 //! The command line: `run`, `once`, `check`, `demo`, `pairs` and `explain`, each reading
 //! `-c/--config`.
 
+mod backup;
 mod explain;
-mod export;
 mod pairs;
 
 pub use explain::find as find_story;
@@ -27,8 +27,18 @@ pub struct Cli {
     /// The TOML configuration file.
     #[arg(short, long, global = true, default_value = config::DEFAULT_PATH, env = "FEEDMERGE_CONFIG")]
     pub config: PathBuf,
+    /// Log format on stderr: `text` for people, `json` (one object a line) for log shippers.
+    /// Under systemd (JOURNAL_STREAM set) logs go to the journal with their priority instead.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +60,14 @@ pub enum Command {
     /// Write every stored story, with its copies, as one JSON object a line (stop the daemon
     /// first: the store allows one process).
     Export,
+    /// Read stories written by `export` into the store (skipping those it has), rebuilding
+    /// every index: restoring a backup, or moving to a new machine.
+    Import {
+        /// The JSONL file `export` wrote.
+        file: PathBuf,
+    },
+    /// Counts and sizes of what the store holds (stop the daemon first).
+    Stats,
     /// Merge built-in demo feeds and serve the result (no network or config needed).
     Demo {
         /// Where to serve the merged feed.
@@ -61,16 +79,35 @@ pub enum Command {
     },
 }
 
-/// Starts logging to stderr, filtered by `RUST_LOG` (default: info).
-pub fn init_logging() {
+/// Starts logging, filtered by `RUST_LOG` (default: info): to the journal with real priorities
+/// when systemd connected stderr to it (plain lines would all land as `info`), else to stderr
+/// as text or JSON.
+pub fn init_logging(format: LogFormat) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        if let Ok(journald) = tracing_journald::layer() {
+            let _ = tracing_subscriber::registry()
+                .with(filter())
+                .with(journald.with_syslog_identifier("feedmerge".into()))
+                .try_init();
+            return;
+        }
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 /// Runs the chosen command.
@@ -131,10 +168,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let config = Config::load(&cli.config)?;
                 explain::run(&config, &story).await
             }
-            Command::Export => {
-                let config = Config::load(&cli.config)?;
-                export::run(&config).await
-            }
+            Command::Export => backup::export(&Config::load(&cli.config)?).await,
+            Command::Import { file } => backup::import(&Config::load(&cli.config)?, &file).await,
+            Command::Stats => backup::stats(&Config::load(&cli.config)?).await,
             Command::Check | Command::Pairs => Ok(()),
         }
     })

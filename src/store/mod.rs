@@ -46,6 +46,41 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// How many of the newest stories publishing looks at, at most, to fill a feed.
 const SCAN_LIMIT: usize = 10_000;
 
+/// Counts and sizes of what the store holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// (kind, records, live bytes)
+    pub records: Vec<(String, usize, u64)>,
+    pub live_bytes: u64,
+    pub disk_bytes: u64,
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, n, bytes) in &self.records {
+            writeln!(
+                f,
+                "{name:<24} {n:>10}  {:>10.1} KiB",
+                *bytes as f64 / 1024.0
+            )?;
+        }
+        writeln!(
+            f,
+            "{:<24} {:>10}  {:>10.1} MiB",
+            "live data",
+            "",
+            self.live_bytes as f64 / 1048576.0
+        )?;
+        writeln!(
+            f,
+            "{:<24} {:>10}  {:>10.1} MiB",
+            "on disk",
+            "",
+            self.disk_bytes as f64 / 1048576.0
+        )
+    }
+}
+
 /// A filtered entry, remembered so that `explain` can say which rule dropped it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DropRecord {
@@ -109,7 +144,7 @@ impl Store {
                     unusable(format!("{io}; make the directory writable by this user"))
                 }
                 sled::Error::Corruption { .. } => unusable(format!(
-                    "{e}; the store is damaged: move the directory aside and start again"
+                    "{e}; the store is damaged: move the directory aside, start again, and restore the last backup with `feedmerge import backup.jsonl`"
                 )),
                 other => unusable(other.to_string()),
             })?;
@@ -295,6 +330,32 @@ impl Store {
             let (key, value) = item?;
             decode(&key, &value)
         })
+    }
+
+    /// What `feedmerge stats` shows. A full scan.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let mut stats = Stats {
+            disk_bytes: self.db.size_on_disk()?,
+            ..Stats::default()
+        };
+        for (prefix, n, bytes) in self.live_bytes()? {
+            stats.live_bytes += bytes;
+            let name = match prefix {
+                's' => "stories",
+                'e' => "entries",
+                'u' => "url keys",
+                't' => "title keys",
+                'w' => "near-duplicate postings",
+                'g' => "story sketches",
+                'o' => "order index",
+                'm' => "merge forwards",
+                'p' => "sources with poll state",
+                'x' => "filtered entries",
+                _ => continue,
+            };
+            stats.records.push((name.to_string(), n, bytes));
+        }
+        Ok(stats)
     }
 
     /// Live bytes (keys + values) and record counts by key prefix, to compare with the size

@@ -77,10 +77,12 @@ pub async fn run<S: Future<Output = ()>>(
     metrics.published.set(published as i64);
     let (live_tx, live_rx) = watch::channel(live);
 
+    let (sources_tx, sources_rx) = watch::channel(Arc::new(config.sources.clone()));
     let shared = serve::Shared {
         snapshots,
         store: store.clone(),
         metrics: metrics.clone(),
+        sources: sources_rx,
     };
     let mut server = Server::bind(config.server.listen, shared.clone()).await?;
     tracing::info!(addr = %server.addr, sources = config.sources.len(), "serving the merged feed");
@@ -139,6 +141,7 @@ pub async fn run<S: Future<Output = ()>>(
                             pollers.set_poll(&next.poll)?;
                         }
                         pollers.sync(&next.sources);
+                        let _ = sources_tx.send(Arc::new(next.sources.clone()));
                         let _ = live_tx.send(Arc::new(ingest::Live {
                             ingest: ingest::Settings::from_config(&next),
                             render: render::Settings::from_config(&next),

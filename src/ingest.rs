@@ -350,7 +350,12 @@ pub fn apply(
             }
         }
     }
-    txn.set_poll_state(source_url, state);
+    // The store keeps the running counts: the poller's copy of the state does not have them.
+    let mut state = state.clone();
+    let stored = txn.poll_state(source_url)?.unwrap_or_default();
+    state.entries_seen = stored.entries_seen + entries.len() as u64;
+    state.stories_led = stored.stories_led + done.new_stories as u64;
+    txn.set_poll_state(source_url, &state);
     txn.commit()?;
     Ok(done)
 }

@@ -38,5 +38,6 @@ pub mod parse;
 pub mod poll;
 pub mod render;
 pub mod serve;
+pub mod status;
 pub mod store;
 pub mod systemd;

@@ -23,6 +23,8 @@ pub struct Shared {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub store: Store,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The configured sources, replaced on reload.
+    pub sources: watch::Receiver<Arc<Vec<crate::config::Source>>>,
 }
 
 /// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/stories/{id}.json` and
@@ -36,6 +38,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/stories.json", get(story_by_url))
         .route("/dropped.json", get(dropped_by_url))
         .route("/metrics", get(metrics))
+        .route("/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(shared)
 }
@@ -64,6 +67,19 @@ struct ByUrl {
 
 async fn story_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Response {
     lookup(s.store, q.url).await
+}
+
+async fn status(State(s): State<Shared>) -> Response {
+    let sources = s.sources.borrow().clone();
+    let store = s.store;
+    match tokio::task::spawn_blocking(move || crate::status::of(&store, &sources)).await {
+        Ok(Ok(statuses)) => match serde_json::to_vec_pretty(&statuses) {
+            Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        },
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
 }
 
 async fn metrics(State(s): State<Shared>) -> Response {

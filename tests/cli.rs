@@ -189,3 +189,86 @@ fn explain_shows_a_story_its_copies_and_why_each_joined() {
     assert_eq!(export.lines().count(), 1);
     assert!(export.contains("\"joined_by\":\"near\""), "{export}");
 }
+
+#[test]
+fn preview_shows_what_the_daemon_would_read_without_storing_anything() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/demo/feeds/metro-bulletin.xml"
+    );
+    let (code, out, err) = run_cli(&["-c", "/nonexistent.toml", "preview", file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("format:  RSS2"), "{out}");
+    assert!(
+        out.contains("repaired: missing or unknown <rss version> read as 2.0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("guid:      (none: the key comes from the link or title)"),
+        "{out}"
+    );
+
+    let origin = Origin::start();
+    origin.feed(
+        "p.xml",
+        rss(
+            "P",
+            &[(
+                "p1",
+                "Harbour ferry adds a late-night service on weekends",
+                "https://p.example/ferry?utm_source=rss",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let (code, out, err) = run_cli(&["preview", "--json", &origin.url("p.xml")]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["link"], "https://p.example/ferry");
+    assert_eq!(v["canonical_url"], "p.example/ferry");
+    assert_eq!(v["guid"], "p1");
+    assert_eq!(v["date_from_feed"], true);
+}
+
+#[test]
+fn status_reports_each_source() {
+    let origin = Origin::start();
+    origin.feed(
+        "ok.xml",
+        rss(
+            "Ok",
+            &[(
+                "o1",
+                "New cycle lanes open along the river embankment",
+                "https://ok.example/lanes",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("Ok", origin.url("ok.xml")),
+            ("Gone", origin.url("gone.xml")),
+        ],
+        "15m",
+        "",
+    );
+    let c = config.to_str().unwrap();
+    assert_eq!(run_cli(&["-c", c, "once"]).0, 0);
+    let (code, out, err) = run_cli(&["-c", c, "status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["name"], "Ok");
+    assert_eq!(v[0]["ok"], true);
+    assert_eq!(v[0]["entries_seen"], 1);
+    assert_eq!(v[0]["stories_led"], 1);
+    assert_eq!(v[0]["conditional_get"], true);
+    assert_eq!(v[1]["ok"], false);
+    assert_eq!(v[1]["last_outcome"], "HTTP status 404");
+    let (_, table, _) = run_cli(&["-c", c, "status"]);
+    assert!(table.contains("FAILING Gone"), "{table}");
+}

@@ -388,6 +388,14 @@ password = "wrong-{password}"
 
     let (_, export, _) = run_cli(&["-c", config.to_str().unwrap(), "export"]);
     let (_, check, check_err) = run_cli(&["-c", config.to_str().unwrap(), "check"]);
+    let status = std::process::Command::new(crate::support::process::BIN)
+        .args(["-c", config.to_str().unwrap(), "status", "--json"])
+        .env("FEEDMERGE_TEST_PASSWORD", password)
+        .env("CREDENTIALS_DIRECTORY", &creds)
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(status.contains("\"name\": \"Key\""), "{status}");
     for secret in [password, api_key, token] {
         for (what, text) in [
             ("stdout", &stdout),

@@ -4,6 +4,7 @@
 mod backup;
 mod explain;
 mod pairs;
+mod preview;
 
 pub use explain::find as find_story;
 
@@ -68,6 +69,22 @@ pub enum Command {
     },
     /// Counts and sizes of what the store holds (stop the daemon first).
     Stats,
+    /// Per source: last fetch, outcome, next poll, entries seen, stories led (asks a running
+    /// daemon, else reads the store).
+    Status {
+        /// The JSON that `/status` serves.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what the daemon would read from one feed (a URL, a file, or - for stdin), without
+    /// storing anything: how to check a feed before adding it.
+    Preview {
+        /// A feed URL, a file path, or - for standard input.
+        feed: String,
+        /// One JSON object per entry.
+        #[arg(long)]
+        json: bool,
+    },
     /// Merge built-in demo feeds and serve the result (no network or config needed).
     Demo {
         /// Where to serve the merged feed.
@@ -171,9 +188,60 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             Command::Export => backup::export(&Config::load(&cli.config)?).await,
             Command::Import { file } => backup::import(&Config::load(&cli.config)?, &file).await,
             Command::Stats => backup::stats(&Config::load(&cli.config)?).await,
+            Command::Status { json } => {
+                let config = Config::load(&cli.config)?;
+                let statuses = status_of(&config).await?;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&statuses)
+                            .map_err(|e| Failure::Other(e.into()))?
+                    );
+                } else {
+                    print!("{}", crate::status::table(&statuses));
+                }
+                Ok(())
+            }
+            Command::Preview { feed, json } => {
+                // The config only lends its [poll] limits; none is needed.
+                let config = Config::load(&cli.config).ok();
+                preview::run(&feed, json, config.as_ref()).await
+            }
             Command::Check | Command::Pairs => Ok(()),
         }
     })
+}
+
+/// Status from the store, or from the running daemon that holds it.
+async fn status_of(config: &Config) -> Result<Vec<crate::status::SourceStatus>, Failure> {
+    let path = config.store.path.clone();
+    let sources = config.sources.clone();
+    let local = tokio::task::spawn_blocking(move || match crate::store::Store::open(&path) {
+        Ok(store) => crate::status::of(&store, &sources)
+            .map(Some)
+            .map_err(|e| Failure::Store(e.to_string())),
+        Err(crate::store::OpenError::Locked(_)) => Ok(None),
+        Err(e) => Err(Failure::Store(e.to_string())),
+    })
+    .await
+    .map_err(|e| Failure::Other(anyhow::anyhow!("status task failed: {e}")))??;
+    if let Some(statuses) = local {
+        return Ok(statuses);
+    }
+    let url = format!("http://{}/status", config.server.listen);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let body = reqwest::get(&url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| {
+            Failure::StoreLocked(format!(
+                "the store is in use and the daemon at {url} did not answer ({e})"
+            ))
+        })?
+        .bytes()
+        .await
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{url}: {e}")))?;
+    serde_json::from_slice(&body).map_err(|e| Failure::Other(anyhow::anyhow!("{url}: {e}")))
 }
 
 fn print_summary(reports: &[daemon::OnceReport]) {

@@ -100,6 +100,11 @@ pub struct PollState {
     /// The last outcome, as logged ("200, 12 entries, 3 new", "not modified", an error).
     pub last_outcome: String,
     pub consecutive_failures: u32,
+    /// Entries read from the source over its lifetime, and stories it started.
+    #[serde(default)]
+    pub entries_seen: u64,
+    #[serde(default)]
+    pub stories_led: u64,
 }
 
 /// The open store. Cheap to clone (sled's handles are reference counted).

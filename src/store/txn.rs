@@ -227,6 +227,10 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
+    pub fn poll_state(&self, source_url: &str) -> Result<Option<PollState>, StoreError> {
+        self.get_json(&keys::poll_state(source_url))
+    }
+
     pub fn set_poll_state(&mut self, source_url: &str, state: &PollState) {
         self.put(keys::poll_state(source_url), encode(state));
     }

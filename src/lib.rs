@@ -37,6 +37,7 @@ pub mod normalize;
 pub mod parse;
 pub mod poll;
 pub mod render;
+pub mod schedule;
 pub mod serve;
 pub mod status;
 pub mod store;

@@ -11,11 +11,12 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Source;
-use crate::fetch::{Fetched, Fetcher};
+use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::ingest::{Batch, Ingested};
 use crate::metrics::Metrics;
 use crate::normalize::normalize_feed;
 use crate::parse::{self, Recovery};
+use crate::schedule;
 use crate::store::PollState;
 
 /// What one poll of one source came to.
@@ -73,12 +74,19 @@ pub async fn poll_once(
         last_fetch: Some(now),
         ..state.clone()
     };
+    let mut hints = schedule::Hints::default();
+    let mut retry_after = None;
+    let limits = fetcher.schedule_limits();
     let (entries, mut outcome) = match fetcher
         .fetch(&source.url, &source.fetch, &state.validators)
         .await
     {
-        Ok(Fetched::NotModified { validators }) => {
+        Ok(Fetched::NotModified {
+            validators,
+            fresh_for,
+        }) => {
             next.validators = validators;
+            hints.fresh_for = fresh_for;
             (Vec::new(), Outcome::NotModified)
         }
         Ok(Fetched::Fresh {
@@ -86,17 +94,23 @@ pub async fn poll_once(
             content_type,
             validators,
             final_url,
+            fresh_for,
         }) => {
             let source_for_parse = source.clone();
             let parsed = tokio::task::spawn_blocking(move || {
                 parse::parse(&body, content_type.as_deref(), &final_url).map(|p| {
                     let entries = normalize_feed(&p.feed, &source_for_parse, &final_url, now);
-                    (entries, p.recoveries)
+                    {
+                        let hints = p.hints(&body);
+                        (entries, p.recoveries, hints)
+                    }
                 })
             })
             .await;
             match parsed {
-                Ok(Ok((entries, recoveries))) => {
+                Ok(Ok((entries, recoveries, feed_hints))) => {
+                    hints = feed_hints;
+                    hints.fresh_for = fresh_for;
                     next.validators = validators;
                     let n = entries.len();
                     (
@@ -112,13 +126,37 @@ pub async fn poll_once(
                 Err(e) => (Vec::new(), Outcome::Failed(format!("parser crashed: {e}"))),
             }
         }
-        Err(e) => (Vec::new(), Outcome::Failed(e.to_string())),
+        Err(e) => {
+            if let FetchError::Status {
+                code,
+                retry_after: after,
+            } = &e
+            {
+                retry_after = *after;
+                next.gone = *code == 410;
+            }
+            (Vec::new(), Outcome::Failed(e.to_string()))
+        }
     };
+    let interval = chrono::Duration::from_std(source.interval).unwrap_or(chrono::Duration::MAX);
+    let seed = jitter_seed(source, now);
     match &outcome {
-        Outcome::Failed(_) => next.consecutive_failures = state.consecutive_failures + 1,
+        Outcome::Failed(_) => {
+            next.consecutive_failures = state.consecutive_failures + 1;
+            next.next_poll = Some(schedule::after_failure(
+                interval,
+                next.consecutive_failures,
+                retry_after,
+                limits,
+                now,
+                seed,
+            ));
+        }
         _ => {
             next.consecutive_failures = 0;
             next.last_success = Some(now);
+            next.gone = false;
+            next.next_poll = Some(schedule::after_success(interval, &hints, limits, now, seed));
         }
     }
     next.last_outcome = outcome.to_string();
@@ -174,7 +212,15 @@ pub async fn run_source(
     shutdown: CancellationToken,
 ) {
     loop {
-        let wait = until_due(state.last_fetch, source.interval, Utc::now());
+        if state.gone {
+            tracing::warn!(
+                source = %source.name, url = %source.url,
+                "the feed is gone (410): not polling it again; remove it from the config or change its url"
+            );
+            shutdown.cancelled().await;
+            return;
+        }
+        let wait = until_due(&state, source.interval, Utc::now());
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => return,
@@ -194,16 +240,28 @@ pub async fn run_source(
     }
 }
 
-fn until_due(
-    last_fetch: Option<DateTime<Utc>>,
-    interval: Duration,
-    now: DateTime<Utc>,
-) -> Duration {
-    let Some(last) = last_fetch.filter(|t| *t <= now) else {
+/// How long until `state` says the source is due. A stored next poll wins (it carries the
+/// publisher's hints and any backoff); a state from before schedules existed falls back to the
+/// interval after the last fetch.
+fn until_due(state: &PollState, interval: Duration, now: DateTime<Utc>) -> Duration {
+    if let Some(next) = state.next_poll {
+        return (next - now).to_std().unwrap_or_default();
+    }
+    let Some(last) = state.last_fetch.filter(|t| *t <= now) else {
         return Duration::ZERO;
     };
     let elapsed = (now - last).to_std().unwrap_or_default();
     interval.saturating_sub(elapsed)
+}
+
+/// A per-source, per-poll number for jitter: not random, but different for every source and
+/// moment, which is all spreading polls needs.
+fn jitter_seed(source: &Source, now: DateTime<Utc>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = siphasher::sip::SipHasher13::new();
+    h.write(source.url.as_str().as_bytes());
+    h.write_i64(now.timestamp_nanos_opt().unwrap_or_default());
+    h.finish()
 }
 
 #[cfg(test)]
@@ -211,18 +269,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_source_is_due_after_its_interval() {
+    fn a_source_is_due_after_its_interval_or_when_its_schedule_says() {
         let now = Utc::now();
         let minute = Duration::from_secs(60);
-        assert_eq!(until_due(None, minute, now), Duration::ZERO);
+        let fetched = |t| PollState {
+            last_fetch: t,
+            ..PollState::default()
+        };
+        assert_eq!(until_due(&fetched(None), minute, now), Duration::ZERO);
         let recently = now - chrono::Duration::seconds(20);
         assert_eq!(
-            until_due(Some(recently), minute, now),
+            until_due(&fetched(Some(recently)), minute, now),
             Duration::from_secs(40)
         );
         let long_ago = now - chrono::Duration::hours(2);
-        assert_eq!(until_due(Some(long_ago), minute, now), Duration::ZERO);
+        assert_eq!(
+            until_due(&fetched(Some(long_ago)), minute, now),
+            Duration::ZERO
+        );
         let future = now + chrono::Duration::hours(2);
-        assert_eq!(until_due(Some(future), minute, now), Duration::ZERO);
+        assert_eq!(
+            until_due(&fetched(Some(future)), minute, now),
+            Duration::ZERO
+        );
+        let rest = PollState {
+            last_fetch: Some(recently),
+            next_poll: Some(now + chrono::Duration::hours(1)),
+            ..PollState::default()
+        };
+        let wait = until_due(&rest, minute, now);
+        assert!(
+            wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600),
+            "{wait:?}"
+        );
     }
 }

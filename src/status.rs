@@ -20,7 +20,9 @@ pub struct SourceStatus {
     pub last_outcome: String,
     pub ok: bool,
     pub consecutive_failures: u32,
+    /// None for a source that answered 410 Gone.
     pub next_poll: Option<DateTime<Utc>>,
+    pub gone: bool,
     /// The server gave validators, so polls are conditional.
     pub conditional_get: bool,
     pub entries_seen: u64,
@@ -47,9 +49,16 @@ pub fn of(store: &Store, sources: &[Source]) -> Result<Vec<SourceStatus>, StoreE
                 "not polled yet".into()
             },
             consecutive_failures: state.consecutive_failures,
-            next_poll: state
-                .last_fetch
-                .and_then(|t| t.checked_add_signed(interval)),
+            gone: state.gone,
+            next_poll: if state.gone {
+                None
+            } else {
+                state.next_poll.or_else(|| {
+                    state
+                        .last_fetch
+                        .and_then(|t| t.checked_add_signed(interval))
+                })
+            },
             conditional_get: state.validators.etag.is_some()
                 || state.validators.last_modified.is_some(),
             entries_seen: state.entries_seen,

@@ -11,4 +11,5 @@ mod demo;
 mod feeds;
 mod ops;
 mod pipeline;
+mod polite;
 mod rules;

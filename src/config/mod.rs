@@ -102,6 +102,10 @@ pub struct Poll {
     pub concurrency: usize,
     /// Largest response body accepted, in bytes, after decompression.
     pub max_body: u64,
+    /// No source is polled more often than this, whatever its interval.
+    pub min_interval: Duration,
+    /// Failures back off exponentially up to this.
+    pub backoff_cap: Duration,
 }
 
 impl Default for Poll {
@@ -112,6 +116,8 @@ impl Default for Poll {
             connect_timeout: Duration::from_secs(10),
             concurrency: 16,
             max_body: 16 * 1024 * 1024,
+            min_interval: Duration::from_secs(60),
+            backoff_cap: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -281,6 +287,8 @@ fn validate_poll(raw: &raw::RawPoll, problems: &mut Problems<'_>) -> Poll {
         "connect_timeout",
         defaults.connect_timeout,
     );
+    let min_interval = duration(&raw.min_interval, "min_interval", defaults.min_interval);
+    let backoff_cap = duration(&raw.backoff_cap, "backoff_cap", defaults.backoff_cap);
     let concurrency = match &raw.concurrency {
         None => defaults.concurrency,
         Some(n) if (1..=1024).contains(n.get_ref()) => *n.get_ref() as usize,
@@ -306,6 +314,8 @@ fn validate_poll(raw: &raw::RawPoll, problems: &mut Problems<'_>) -> Poll {
         connect_timeout,
         concurrency,
         max_body,
+        min_interval,
+        backoff_cap,
     }
 }
 

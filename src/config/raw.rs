@@ -87,6 +87,8 @@ pub(super) struct RawPoll {
     pub connect_timeout: Option<Spanned<String>>,
     pub concurrency: Option<Spanned<i64>>,
     pub max_body: Option<Spanned<i64>>,
+    pub min_interval: Option<Spanned<String>>,
+    pub backoff_cap: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -34,7 +34,11 @@ pub struct Validators {
 #[derive(Debug)]
 pub enum Fetched {
     /// `304 Not Modified`: nothing new since the validators were issued.
-    NotModified { validators: Validators },
+    NotModified {
+        validators: Validators,
+        /// How long the server says the document stays fresh.
+        fresh_for: Option<chrono::Duration>,
+    },
     /// `200` with a body.
     Fresh {
         body: Bytes,
@@ -43,6 +47,7 @@ pub enum Fetched {
         validators: Validators,
         /// Where the body came from after redirects; relative links resolve against it.
         final_url: Url,
+        fresh_for: Option<chrono::Duration>,
     },
 }
 
@@ -53,20 +58,26 @@ pub enum FetchError {
     Timeout(Duration),
     #[error("could not connect: {0}")]
     Connect(String),
-    #[error("HTTP status {0}")]
-    Status(u16),
+    #[error("HTTP status {code}")]
+    Status {
+        code: u16,
+        /// `Retry-After` (seconds or an HTTP date), as a time.
+        retry_after: Option<chrono::DateTime<chrono::Utc>>,
+    },
     #[error("response larger than the {0}-byte limit ([poll] max_body)")]
     TooLarge(u64),
     #[error("{0}")]
     Other(String),
 }
 
-/// Limits applied to every fetch.
+/// Limits applied to every fetch, and the scheduling limits pollers apply after it.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub max_body: u64,
+    pub min_interval: Duration,
+    pub backoff_cap: Duration,
 }
 
 impl From<&crate::config::Poll> for Limits {
@@ -75,6 +86,8 @@ impl From<&crate::config::Poll> for Limits {
             timeout: p.timeout,
             connect_timeout: p.connect_timeout,
             max_body: p.max_body,
+            min_interval: p.min_interval,
+            backoff_cap: p.backoff_cap,
         }
     }
 }
@@ -97,6 +110,15 @@ impl Fetcher {
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(Fetcher { client, limits })
+    }
+
+    /// `[poll] min_interval` and `backoff_cap`, for the scheduler.
+    pub fn schedule_limits(&self) -> crate::schedule::Limits {
+        let d = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        crate::schedule::Limits {
+            min_interval: d(self.limits.min_interval),
+            backoff_cap: d(self.limits.backoff_cap),
+        }
     }
 
     /// GETs `url` with the source's `options`, conditionally when `validators` hold anything.
@@ -129,15 +151,20 @@ impl Fetcher {
             .await
             .map_err(|e| self.classify(e, timeout))?;
         let status = response.status();
+        let fresh_for = fresh_for(response.headers());
         if status == StatusCode::NOT_MODIFIED {
             let new_validators = validators_from(response.headers(), Some(validators));
             return Ok(Fetched::NotModified {
                 validators: new_validators,
+                fresh_for,
             });
         }
         let new_validators = validators_from(response.headers(), None);
         if !status.is_success() {
-            return Err(FetchError::Status(status.as_u16()));
+            return Err(FetchError::Status {
+                code: status.as_u16(),
+                retry_after: retry_after(response.headers()),
+            });
         }
         let limit = self.limits.max_body;
         if response.content_length().is_some_and(|n| n > limit) {
@@ -155,6 +182,7 @@ impl Fetcher {
             content_type,
             validators: new_validators,
             final_url,
+            fresh_for,
         })
     }
 
@@ -224,6 +252,37 @@ fn validators_from(headers: &HeaderMap, old: Option<&Validators>) -> Validators 
         etag,
         last_modified,
     }
+}
+
+/// `Cache-Control: max-age`, else `Expires`, as a duration from now.
+fn fresh_for(headers: &HeaderMap) -> Option<chrono::Duration> {
+    let max_age = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|d| {
+            d.trim()
+                .strip_prefix("max-age=")?
+                .trim_matches('"')
+                .parse::<i64>()
+                .ok()
+        });
+    if let Some(seconds) = max_age {
+        return Some(chrono::Duration::seconds(seconds.max(0)));
+    }
+    let expires = headers.get(header::EXPIRES)?.to_str().ok()?;
+    let at: chrono::DateTime<chrono::Utc> = httpdate::parse_http_date(expires).ok()?.into();
+    Some((at - chrono::Utc::now()).max(chrono::Duration::zero()))
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<chrono::DateTime<chrono::Utc>> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return Some(chrono::Utc::now() + chrono::Duration::seconds(seconds.clamp(0, 7 * 86_400)));
+    }
+    httpdate::parse_http_date(value).ok().map(Into::into)
 }
 
 /// rustls needs a process-wide crypto provider; we build with ring (see Cargo.toml).

@@ -5,6 +5,7 @@
 //! reporting which were applied. Bytes are given to feed-rs undecoded so the XML declaration's
 //! encoding wins, as it should.
 
+mod hints;
 mod recover;
 
 use feed_rs::model::Feed;
@@ -17,6 +18,15 @@ pub use recover::Recovery;
 pub struct Parsed {
     pub feed: Feed,
     pub recoveries: Vec<Recovery>,
+}
+
+impl Parsed {
+    /// What the feed asks of pollers: RSS `<ttl>`, `sy:updatePeriod`/`updateFrequency`,
+    /// `skipHours`, `skipDays`. feed-rs keeps only the first, so the others are read from the
+    /// document's text.
+    pub fn hints(&self, body: &[u8]) -> crate::schedule::Hints {
+        hints::of(&self.feed, body)
+    }
 }
 
 /// Why bytes could not be read as a feed. `Display` is the reason logged with the source's name.

@@ -105,6 +105,13 @@ pub struct PollState {
     pub entries_seen: u64,
     #[serde(default)]
     pub stories_led: u64,
+    /// When the source is due next: its schedule, the publisher's hints, or backoff. Stored,
+    /// so a restart does not poll a source that asked for rest.
+    #[serde(default)]
+    pub next_poll: Option<DateTime<Utc>>,
+    /// The source answered `410 Gone`: it is not polled again until its URL changes.
+    #[serde(default)]
+    pub gone: bool,
 }
 
 /// The open store. Cheap to clone (sled's handles are reference counted).

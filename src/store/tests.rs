@@ -63,7 +63,17 @@ fn newest_stories_come_newest_first_and_survive_reopening() {
         txn.commit().unwrap();
         store.flush().unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    // sled's flusher thread lets go of the lock a moment after the last handle drops.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let store = loop {
+        match Store::open(dir.path()) {
+            Ok(store) => break store,
+            Err(OpenError::Locked(_)) if std::time::Instant::now() < deadline => {
+                std::thread::yield_now()
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     let ids: Vec<u64> = store
         .newest_stories(10)
         .unwrap()

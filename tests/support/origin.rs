@@ -21,6 +21,12 @@ pub enum Reply {
     Status(u16),
     /// Accepts and never answers (until the server is dropped).
     Hang,
+    /// Any status, headers and body.
+    Custom {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
 }
 
 /// One request the server saw.
@@ -184,6 +190,23 @@ async fn handle(
             });
             std::future::pending::<()>().await;
             unreachable!()
+        }
+        Some(Reply::Custom {
+            status,
+            headers,
+            body,
+        }) => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = (code, body).into_response();
+            for (name, value) in headers {
+                if let (Ok(n), Ok(v)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    header::HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(n, v);
+                }
+            }
+            (status, response)
         }
         Some(Reply::Feed { body, content_type }) => {
             let etag = etag_of(&body);

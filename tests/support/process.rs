@@ -19,7 +19,7 @@ pub fn write_config(
     extra: &str,
 ) -> PathBuf {
     let mut text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n[poll]\ninterval = \"{interval}\"\ntimeout = \"5s\"\nconnect_timeout = \"2s\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n[poll]\ninterval = \"{interval}\"\nmin_interval = \"1s\"\ntimeout = \"5s\"\nconnect_timeout = \"2s\"\n",
         dir.join("store").display()
     );
     for (name, url) in sources {

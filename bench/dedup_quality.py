@@ -186,6 +186,10 @@ def write_config(path: Path, store: Path, sources: list[tuple[str, str]]) -> Non
         "[poll]",
         'interval = "1h"',
         f"concurrency = {CONCURRENCY}",
+        # Every farm feed is on 127.0.0.1: lift the per-host politeness limit for the farm,
+        # and the soak polls every second.
+        f"per_host = {CONCURRENCY}",
+        'min_interval = "1s"',
         'timeout = "20s"',
         'connect_timeout = "10s"',
     ]

@@ -479,6 +479,10 @@ def write_config(path: Path, store: Path, sources: list[tuple[str, str]]) -> Non
         "[poll]",
         'interval = "1s"',
         f"concurrency = {CONCURRENCY}",
+        # Every farm feed is on 127.0.0.1: lift the per-host politeness limit for the farm,
+        # and the soak polls every second.
+        f"per_host = {CONCURRENCY}",
+        'min_interval = "1s"',
         'timeout = "10s"',
     ]
     for name, url in sources:

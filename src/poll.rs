@@ -77,10 +77,12 @@ pub async fn poll_once(
     let mut hints = schedule::Hints::default();
     let mut retry_after = None;
     let limits = fetcher.schedule_limits();
-    let (entries, mut outcome) = match fetcher
+    let turn = fetcher.host_turn(&source.url).await;
+    let fetched = fetcher
         .fetch(&source.url, &source.fetch, &state.validators)
-        .await
-    {
+        .await;
+    drop(turn);
+    let (entries, mut outcome) = match fetched {
         Ok(Fetched::NotModified {
             validators,
             fresh_for,

@@ -155,3 +155,46 @@ fn failures_back_off_and_a_success_recovers_at_once() {
     assert_eq!(s[0]["consecutive_failures"], 0);
     assert!(seconds_until(&s[0]) <= 2, "back to its interval: {}", s[0]);
 }
+
+#[test]
+fn one_host_gets_at_most_per_host_requests_at_once_and_the_contact_is_sent() {
+    let origin = Origin::start();
+    for path in ["h1.xml", "h2.xml", "h3.xml"] {
+        origin.set(path, Reply::Hang);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("H1", origin.url("h1.xml")),
+            ("H2", origin.url("h2.xml")),
+            ("H3", origin.url("h3.xml")),
+        ],
+        "1h",
+        "",
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "timeout = \"5s\"",
+        "timeout = \"2s\"\nper_host = 2\ncontact = \"mailto:ops@example.org\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let (code, out, _) = run_cli(&["-c", config.to_str().unwrap(), "once"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.matches("timed out").count(), 3, "{out}");
+    let mut seen: Vec<_> = ["h1.xml", "h2.xml", "h3.xml"]
+        .iter()
+        .flat_map(|p| origin.requests(p))
+        .collect();
+    seen.sort_by_key(|s| s.at);
+    assert_eq!(seen.len(), 3);
+    // The third request had to wait for one of the first two to time out (2 s).
+    assert!(
+        seen[2].at.duration_since(seen[0].at) >= Duration::from_millis(1800),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|s| s.from.as_deref() == Some("ops@example.org")),
+        "{seen:?}"
+    );
+}

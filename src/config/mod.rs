@@ -106,6 +106,12 @@ pub struct Poll {
     pub min_interval: Duration,
     /// Failures back off exponentially up to this.
     pub backoff_cap: Duration,
+    /// Follow redirects from public addresses to private ones (off: SSRF protection).
+    pub allow_private_redirects: bool,
+    /// An address for publishers to reach you, sent as `From` (`mailto:` optional).
+    pub contact: Option<String>,
+    /// Feeds fetched from one host at the same time.
+    pub per_host: usize,
 }
 
 impl Default for Poll {
@@ -118,6 +124,9 @@ impl Default for Poll {
             max_body: 16 * 1024 * 1024,
             min_interval: Duration::from_secs(60),
             backoff_cap: Duration::from_secs(24 * 3600),
+            allow_private_redirects: false,
+            contact: None,
+            per_host: 2,
         }
     }
 }
@@ -316,6 +325,24 @@ fn validate_poll(raw: &raw::RawPoll, problems: &mut Problems<'_>) -> Poll {
         max_body,
         min_interval,
         backoff_cap,
+        allow_private_redirects: raw.allow_private_redirects.unwrap_or(false),
+        per_host: match &raw.per_host {
+            None => defaults.per_host,
+            Some(n) if (1..=64).contains(n.get_ref()) => *n.get_ref() as usize,
+            Some(n) => {
+                problems.at(n.span(), "`per_host` must be between 1 and 64");
+                defaults.per_host
+            }
+        },
+        contact: raw.contact.as_ref().and_then(|c| {
+            let value = c.get_ref().trim();
+            if reqwest::header::HeaderValue::from_str(value.trim_start_matches("mailto:")).is_ok() {
+                Some(value.to_string())
+            } else {
+                problems.at(c.span(), "`contact` has characters HTTP does not allow; write e.g. \"mailto:you@example.org\"");
+                None
+            }
+        }),
     }
 }
 

@@ -89,6 +89,9 @@ pub(super) struct RawPoll {
     pub max_body: Option<Spanned<i64>>,
     pub min_interval: Option<Spanned<String>>,
     pub backoff_cap: Option<Spanned<String>>,
+    pub allow_private_redirects: Option<bool>,
+    pub per_host: Option<Spanned<i64>>,
+    pub contact: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

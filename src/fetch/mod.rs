@@ -15,6 +15,8 @@ use url::Url;
 
 pub use crate::config::FetchOptions;
 
+mod redirect;
+
 /// The User-Agent sent with every request.
 pub const USER_AGENT: &str = concat!(
     "feedmerge/",
@@ -78,6 +80,10 @@ pub struct Limits {
     pub max_body: u64,
     pub min_interval: Duration,
     pub backoff_cap: Duration,
+    pub allow_private_redirects: bool,
+    /// Sent as `From`, so a publisher can reach whoever runs this aggregator.
+    pub contact: Option<String>,
+    pub per_host: usize,
 }
 
 impl From<&crate::config::Poll> for Limits {
@@ -88,6 +94,9 @@ impl From<&crate::config::Poll> for Limits {
             max_body: p.max_body,
             min_interval: p.min_interval,
             backoff_cap: p.backoff_cap,
+            allow_private_redirects: p.allow_private_redirects,
+            contact: p.contact.clone(),
+            per_host: p.per_host,
         }
     }
 }
@@ -97,6 +106,11 @@ impl From<&crate::config::Poll> for Limits {
 pub struct Fetcher {
     client: reqwest::Client,
     limits: Limits,
+    /// One semaphore per host, so one site is never asked for more than `per_host` feeds at
+    /// once however many of its feeds are configured.
+    hosts: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
+    >,
 }
 
 impl Fetcher {
@@ -106,10 +120,29 @@ impl Fetcher {
             .user_agent(USER_AGENT)
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(redirect::policy(limits.allow_private_redirects))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-        Ok(Fetcher { client, limits })
+        Ok(Fetcher {
+            client,
+            limits,
+            hosts: Default::default(),
+        })
+    }
+
+    /// Waits for a turn at `url`'s host.
+    pub async fn host_turn(&self, url: &Url) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let semaphore = {
+            let mut hosts = self.hosts.lock().ok()?;
+            hosts
+                .entry(host)
+                .or_insert_with(|| {
+                    std::sync::Arc::new(tokio::sync::Semaphore::new(self.limits.per_host))
+                })
+                .clone()
+        };
+        semaphore.acquire_owned().await.ok()
     }
 
     /// `[poll] min_interval` and `backoff_cap`, for the scheduler.
@@ -129,6 +162,9 @@ impl Fetcher {
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
         let mut request = self.client.get(url.clone());
+        if let Some(contact) = &self.limits.contact {
+            request = request.header(header::FROM, contact.trim_start_matches("mailto:"));
+        }
         for (name, value) in &options.headers {
             request = request.header(name.as_str(), value.expose());
         }
@@ -212,7 +248,7 @@ impl Fetcher {
         } else if e.is_connect() {
             FetchError::Connect(error_chain(&e))
         } else if e.is_redirect() {
-            FetchError::Other(format!("too many redirects: {}", error_chain(&e)))
+            FetchError::Other(format!("redirect refused: {}", error_chain(&e)))
         } else {
             FetchError::Other(error_chain(&e))
         }

@@ -36,7 +36,10 @@ pub struct Seen {
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub user_agent: Option<String>,
+    pub from: Option<String>,
     pub status: u16,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -186,7 +189,9 @@ async fn handle(
                 if_none_match: header(header::IF_NONE_MATCH),
                 if_modified_since: header(header::IF_MODIFIED_SINCE),
                 user_agent: header(header::USER_AGENT),
+                from: header(header::FROM),
                 status: 0,
+                at: std::time::Instant::now(),
             });
             std::future::pending::<()>().await;
             unreachable!()
@@ -232,7 +237,9 @@ async fn handle(
         if_none_match: header(header::IF_NONE_MATCH),
         if_modified_since: header(header::IF_MODIFIED_SINCE),
         user_agent: header(header::USER_AGENT),
+        from: header(header::FROM),
         status,
+        at: std::time::Instant::now(),
     });
     response
 }

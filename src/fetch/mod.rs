@@ -196,6 +196,17 @@ impl Fetcher {
             });
         }
         let new_validators = validators_from(response.headers(), None);
+        if status.is_redirection() {
+            // reqwest hands back redirects it will not follow (to file:, ftp:, ...) as is.
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nowhere");
+            return Err(FetchError::Other(format!(
+                "redirect refused: {location} is not an http(s) address"
+            )));
+        }
         if !status.is_success() {
             return Err(FetchError::Status {
                 code: status.as_u16(),

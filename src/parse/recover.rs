@@ -13,8 +13,8 @@ use regex::bytes::Regex;
 pub enum Recovery {
     /// `<rss>` had no `version` attribute, or one feed-rs does not know; read as RSS 2.0.
     RssVersion,
-    /// Bytes were not UTF-8 and no encoding was declared; decoded with the HTTP charset or
-    /// windows-1252 (the web's default for undeclared text).
+    /// Bytes were not UTF-8 and no encoding (or UTF-8, wrongly) was declared; decoded with the
+    /// HTTP charset or windows-1252 (the web's default for mislabelled text).
     UndeclaredEncoding,
     /// A bare `&` that starts no entity was escaped.
     BareAmpersand,
@@ -77,6 +77,10 @@ static KNOWN_VERSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?-u)\A["'](2\.0|0\.91|0\.92)?["']\z"#).expect("static regex"));
 static ENCODING_DECL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u)\A(?:\xEF\xBB\xBF)?\s*<\?xml[^>]*encoding\s*=").expect("static regex")
+});
+static DECLARED_UTF8: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i-u)\A(?:\xEF\xBB\xBF)?\s*<\?xml[^>]*encoding\s*=\s*["']utf-?8["']"#)
+        .expect("static regex")
 });
 static BARE_AMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u)&([^#A-Za-z]|#[^0-9xX]|[A-Za-z][A-Za-z0-9]*[^A-Za-z0-9;]|#[0-9]+[^0-9;]|#[xX][0-9A-Fa-f]*[^0-9A-Fa-f;])")
@@ -160,8 +164,12 @@ fn fix_rss_version(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn fix_undeclared_encoding(body: &[u8], content_type: Option<&str>) -> Option<Vec<u8>> {
-    if std::str::from_utf8(body).is_ok() || ENCODING_DECL.is_match(body) {
+    if std::str::from_utf8(body).is_ok() {
         return None;
+    }
+    let declared_utf8 = DECLARED_UTF8.is_match(body);
+    if ENCODING_DECL.is_match(body) && !declared_utf8 {
+        return None; // a real declaration of another encoding: the XML reader applies it
     }
     if body.starts_with(&[0xFF, 0xFE]) || body.starts_with(&[0xFE, 0xFF]) {
         return None; // UTF-16 with a BOM: the XML reader handles it.

@@ -21,12 +21,100 @@ pub enum Reply {
     Status(u16),
     /// Accepts and never answers (until the server is dropped).
     Hang,
+    /// A hostile body: see [`Hostile`].
+    Hostile(Hostile),
     /// Any status, headers and body.
     Custom {
         status: u16,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
+}
+
+/// Servers that misbehave on purpose.
+#[derive(Clone, Copy, Debug)]
+pub enum Hostile {
+    /// 200 with a body that never ends.
+    Endless,
+    /// Claims a 1 GB body (and starts sending it).
+    Huge,
+    /// A small gzip body that inflates to 64 MiB.
+    GzipBomb,
+    /// One byte every 200 ms, forever.
+    Trickle,
+    /// Redirects to itself.
+    RedirectLoop,
+    /// Redirects to a `file:` URL.
+    RedirectToFile,
+}
+
+fn gzip_bomb() -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![b' '; 1 << 20];
+    gz.write_all(b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>bomb</title>")
+        .unwrap();
+    for _ in 0..64 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+fn hostile(kind: Hostile, path: &str) -> Response {
+    use axum::body::Body;
+    let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+    match kind {
+        Hostile::Endless => {
+            let stream =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            (
+                [(header::CONTENT_TYPE, "application/rss+xml")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        Hostile::Huge => {
+            let stream =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            let mut r = (
+                [(header::CONTENT_TYPE, "application/rss+xml")],
+                Body::from_stream(stream),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::CONTENT_LENGTH,
+                header::HeaderValue::from_static("1000000000"),
+            );
+            r
+        }
+        Hostile::GzipBomb => (
+            [
+                (header::CONTENT_TYPE, "application/rss+xml"),
+                (header::CONTENT_ENCODING, "gzip"),
+            ],
+            gzip_bomb(),
+        )
+            .into_response(),
+        Hostile::Trickle => {
+            let stream = futures_util::stream::unfold((), |()| async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Some((Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"<")), ()))
+            });
+            (
+                [(header::CONTENT_TYPE, "application/rss+xml")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        Hostile::RedirectLoop => {
+            (StatusCode::FOUND, [(header::LOCATION, format!("/{path}"))]).into_response()
+        }
+        Hostile::RedirectToFile => (
+            StatusCode::FOUND,
+            [(header::LOCATION, "file:///etc/passwd".to_string())],
+        )
+            .into_response(),
+    }
 }
 
 /// One request the server saw.
@@ -196,6 +284,7 @@ async fn handle(
             std::future::pending::<()>().await;
             unreachable!()
         }
+        Some(Reply::Hostile(kind)) => (299, hostile(kind, &path)),
         Some(Reply::Custom {
             status,
             headers,

@@ -78,15 +78,23 @@ pub async fn poll_once(
     let mut retry_after = None;
     let limits = fetcher.schedule_limits();
     let turn = fetcher.host_turn(&source.url).await;
+    // A feed that moved permanently is fetched where it lives now.
+    let target = state
+        .moved_to
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .unwrap_or_else(|| source.url.clone());
     let fetched = fetcher
-        .fetch(&source.url, &source.fetch, &state.validators)
+        .fetch(&target, &source.fetch, &state.validators)
         .await;
     drop(turn);
     let (entries, mut outcome) = match fetched {
         Ok(Fetched::NotModified {
             validators,
             fresh_for,
+            moved_to,
         }) => {
+            remember_move(&mut next, source, moved_to);
             next.validators = validators;
             hints.fresh_for = fresh_for;
             (Vec::new(), Outcome::NotModified)
@@ -97,7 +105,9 @@ pub async fn poll_once(
             validators,
             final_url,
             fresh_for,
+            moved_to,
         }) => {
+            remember_move(&mut next, source, moved_to);
             let source_for_parse = source.clone();
             let parsed = tokio::task::spawn_blocking(move || {
                 parse::parse(&body, content_type.as_deref(), &final_url).map(|p| {
@@ -238,6 +248,19 @@ pub async fn run_source(
             biased;
             _ = shutdown.cancelled() => return,
             (_, next) = poll_once(&fetcher, &source, &state, &batches, &metrics) => state = next,
+        }
+    }
+}
+
+/// Records a permanent move (and logs it once), so later polls go to the new address.
+fn remember_move(next: &mut PollState, source: &Source, moved_to: Option<url::Url>) {
+    if let Some(to) = moved_to {
+        if next.moved_to.as_deref() != Some(to.as_str()) {
+            tracing::warn!(
+                source = %source.name, url = %source.url,
+                "the feed moved permanently to {to}: polling it there; update its url in the config"
+            );
+            next.moved_to = Some(to.to_string());
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct SourceStatus {
     /// None for a source that answered 410 Gone.
     pub next_poll: Option<DateTime<Utc>>,
     pub gone: bool,
+    /// Where the feed moved permanently: the config's url should be updated.
+    pub moved_to: Option<String>,
     /// The server gave validators, so polls are conditional.
     pub conditional_get: bool,
     pub entries_seen: u64,
@@ -50,6 +52,7 @@ pub fn of(store: &Store, sources: &[Source]) -> Result<Vec<SourceStatus>, StoreE
             },
             consecutive_failures: state.consecutive_failures,
             gone: state.gone,
+            moved_to: state.moved_to.clone(),
             next_poll: if state.gone {
                 None
             } else {

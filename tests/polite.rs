@@ -198,3 +198,64 @@ fn one_host_gets_at_most_per_host_requests_at_once_and_the_contact_is_sent() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn a_permanent_redirect_is_remembered_and_check_reports_it() {
+    let origin = Origin::start();
+    origin.set(
+        "old.xml",
+        Reply::Custom {
+            status: 301,
+            headers: vec![("Location".into(), "/new.xml".into())],
+            body: vec![],
+        },
+    );
+    origin.set(
+        "temp.xml",
+        Reply::Custom {
+            status: 302,
+            headers: vec![("Location".into(), "/new.xml".into())],
+            body: vec![],
+        },
+    );
+    origin.feed(
+        "new.xml",
+        rss(
+            "N",
+            &[(
+                "n1",
+                "Bakery celebrates a century on the high street",
+                "https://n.example/bakery",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("Moved", origin.url("old.xml")),
+            ("Temporary", origin.url("temp.xml")),
+        ],
+        "1h",
+        "",
+    );
+    let c = config.to_str().unwrap();
+    assert_eq!(run_cli(&["-c", c, "once"]).0, 0);
+    assert_eq!(run_cli(&["-c", c, "once"]).0, 0);
+    // The moved source goes straight to its new address the second time; the temporary one
+    // keeps asking its configured address.
+    assert_eq!(origin.requests("old.xml").len(), 1);
+    assert_eq!(origin.requests("temp.xml").len(), 2);
+    let (code, out, _) = run_cli(&["-c", c, "check"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!(
+            "note: source \"Moved\" moved permanently to {}",
+            origin.url("new.xml")
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("\"Temporary\" moved"), "{out}");
+}

@@ -150,6 +150,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             cli.config.display(),
             config.sources.len()
         );
+        report_moves(&config);
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -210,6 +211,31 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             Command::Check | Command::Pairs => Ok(()),
         }
     })
+}
+
+/// After a successful check: sources whose feed moved permanently (known from earlier polls),
+/// so the person can update the TOML. Silent when there is no store or no daemon to ask.
+fn report_moves(config: &Config) {
+    if !config.store.path.exists() {
+        return;
+    }
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    let Ok(statuses) = runtime.block_on(status_of(config)) else {
+        return;
+    };
+    for s in statuses {
+        if let Some(to) = s.moved_to {
+            println!("note: source \"{}\" moved permanently to {to}; update its url (it is polled there meanwhile)", s.name);
+        }
+        if s.gone {
+            println!("note: source \"{}\" answered 410 Gone and is no longer polled; remove it or change its url", s.name);
+        }
+    }
 }
 
 /// Status from the store, or from the running daemon that holds it.

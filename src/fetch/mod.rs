@@ -40,6 +40,8 @@ pub enum Fetched {
         validators: Validators,
         /// How long the server says the document stays fresh.
         fresh_for: Option<chrono::Duration>,
+        /// Every redirect on the way was permanent (301/308): the feed lives here now.
+        moved_to: Option<Url>,
     },
     /// `200` with a body.
     Fresh {
@@ -50,6 +52,7 @@ pub enum Fetched {
         /// Where the body came from after redirects; relative links resolve against it.
         final_url: Url,
         fresh_for: Option<chrono::Duration>,
+        moved_to: Option<Url>,
     },
 }
 
@@ -120,7 +123,7 @@ impl Fetcher {
             .user_agent(USER_AGENT)
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.timeout)
-            .redirect(redirect::policy(limits.allow_private_redirects))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(Fetcher {
@@ -161,52 +164,61 @@ impl Fetcher {
         options: &FetchOptions,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
-        let mut request = self.client.get(url.clone());
-        if let Some(contact) = &self.limits.contact {
-            request = request.header(header::FROM, contact.trim_start_matches("mailto:"));
-        }
-        for (name, value) in &options.headers {
-            request = request.header(name.as_str(), value.expose());
-        }
-        if let Some((user, password)) = &options.basic_auth {
-            request = request.basic_auth(user.expose(), Some(password.expose()));
-        }
-        if let Some(ua) = &options.user_agent {
-            request = request.header(header::USER_AGENT, ua.as_str());
-        }
         let timeout = options.timeout.unwrap_or(self.limits.timeout);
-        request = request.timeout(timeout);
-        if let Some(etag) = &validators.etag {
-            request = request.header(header::IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            request = request.header(header::IF_MODIFIED_SINCE, lm);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.classify(e, timeout))?;
+        // Redirects are followed here, not by reqwest, to check each hop (scheme, count, no
+        // public-to-private jump), to know whether the move was permanent, and to keep the
+        // source's credentials from going to another host.
+        let mut current = url.clone();
+        let mut hops = 0;
+        let mut permanent = true;
+        let response = loop {
+            let same_origin = current.origin() == url.origin();
+            let request = self.request(&current, options, validators, same_origin, timeout);
+            let response = request
+                .send()
+                .await
+                .map_err(|e| self.classify(e, timeout))?;
+            let status = response.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                break response;
+            }
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| {
+                    FetchError::Other(format!(
+                        "HTTP status {} without a Location",
+                        status.as_u16()
+                    ))
+                })?;
+            let next = current.join(location).map_err(|e| {
+                FetchError::Other(format!("redirect to an unusable address {location:?}: {e}"))
+            })?;
+            if let Some(why) =
+                redirect::refuse(url, hops, &next, self.limits.allow_private_redirects)
+            {
+                return Err(FetchError::Other(format!("redirect refused: {why}")));
+            }
+            permanent &= matches!(
+                status,
+                StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+            );
+            hops += 1;
+            current = next;
+        };
         let status = response.status();
         let fresh_for = fresh_for(response.headers());
+        let moved_to = (hops > 0 && permanent).then(|| current.clone());
         if status == StatusCode::NOT_MODIFIED {
             let new_validators = validators_from(response.headers(), Some(validators));
             return Ok(Fetched::NotModified {
                 validators: new_validators,
                 fresh_for,
+                moved_to,
             });
         }
         let new_validators = validators_from(response.headers(), None);
-        if status.is_redirection() {
-            // reqwest hands back redirects it will not follow (to file:, ftp:, ...) as is.
-            let location = response
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("nowhere");
-            return Err(FetchError::Other(format!(
-                "redirect refused: {location} is not an http(s) address"
-            )));
-        }
         if !status.is_success() {
             return Err(FetchError::Status {
                 code: status.as_u16(),
@@ -222,15 +234,48 @@ impl Fetcher {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let final_url = response.url().clone();
         let body = self.read_body(response, timeout).await?;
         Ok(Fetched::Fresh {
             body,
             content_type,
             validators: new_validators,
-            final_url,
+            final_url: current,
             fresh_for,
+            moved_to,
         })
+    }
+
+    /// One GET. Credentials and custom headers only go to the source's own origin.
+    fn request(
+        &self,
+        url: &Url,
+        options: &FetchOptions,
+        validators: &Validators,
+        same_origin: bool,
+        timeout: Duration,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self.client.get(url.clone()).timeout(timeout);
+        if let Some(contact) = &self.limits.contact {
+            request = request.header(header::FROM, contact.trim_start_matches("mailto:"));
+        }
+        if let Some(ua) = &options.user_agent {
+            request = request.header(header::USER_AGENT, ua.as_str());
+        }
+        if same_origin {
+            for (name, value) in &options.headers {
+                request = request.header(name.as_str(), value.expose());
+            }
+            if let Some((user, password)) = &options.basic_auth {
+                request = request.basic_auth(user.expose(), Some(password.expose()));
+            }
+        }
+        if let Some(etag) = &validators.etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        request
     }
 
     async fn read_body(

@@ -60,25 +60,6 @@ pub fn refuse(origin: &Url, hops: usize, to: &Url, allow_private: bool) -> Optio
     None
 }
 
-/// The reqwest policy applying [`refuse`].
-pub fn policy(allow_private: bool) -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(move |attempt| {
-        let origin = attempt.previous().first().cloned();
-        let why = origin.as_ref().and_then(|o| {
-            refuse(
-                o,
-                attempt.previous().len() - 1,
-                attempt.url(),
-                allow_private,
-            )
-        });
-        match why {
-            Some(why) => attempt.error(why),
-            None => attempt.follow(),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,6 +112,9 @@ pub struct PollState {
     /// The source answered `410 Gone`: it is not polled again until its URL changes.
     #[serde(default)]
     pub gone: bool,
+    /// Where the feed moved permanently (301/308); polled there from then on.
+    #[serde(default)]
+    pub moved_to: Option<String>,
 }
 
 /// The open store. Cheap to clone (sled's handles are reference counted).

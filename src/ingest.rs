@@ -328,6 +328,7 @@ fn new_story(id: crate::model::StoryId, entry: &Entry, now: DateTime<Utc>) -> St
         summary: None,
         content: None,
         authors: Vec::new(),
+        enclosures: Vec::new(),
         published: entry.published,
         updated: now,
         copies: vec![copy_of(entry, Layer::First, None, "first copy".into())],
@@ -344,6 +345,7 @@ fn lead(story: &mut Story, entry: &Entry) {
     story.summary = entry.summary.clone();
     story.content = entry.content.clone();
     story.authors = entry.authors.clone();
+    story.enclosures = entry.enclosures.clone();
 }
 
 /// The story is placed in the feed by its first report, whoever leads it.

@@ -2,8 +2,8 @@
 //!
 //! Feed handlers never touch the store or build XML: they copy bytes out of the latest
 //! [`Snapshot`] (a `watch` channel the ingest task updates). Conditional requests
-//! (`If-None-Match`, `If-Modified-Since`) get `304`; clients that accept gzip get the
-//! pre-compressed body. Only `/stories/…` reads the store, one story at a time, to explain it.
+//! (`If-None-Match`, `If-Modified-Since`) get `304`; clients that accept brotli or gzip get a
+//! pre-compressed body. `HEAD` answers the same headers without the body. Only `/stories/…` reads the store, one story at a time, to explain it.
 
 use std::sync::Arc;
 
@@ -25,13 +25,15 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/stories/{id}.json` and
+/// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/feed.json` (JSON Feed 1.1),
+/// `/stories/{id}.json` and
 /// `/stories.json?url=` (a story with every copy and why it joined), `/healthz`, and `/`.
 pub fn router(shared: Shared) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/feed.xml", get(rss))
         .route("/atom.xml", get(atom))
+        .route("/feed.json", get(json_feed))
         .route("/stories/{id}", get(story_by_id))
         .route("/stories.json", get(story_by_url))
         .route("/dropped.json", get(dropped_by_url))
@@ -48,6 +50,11 @@ async fn rss(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Res
 async fn atom(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
     let snapshot = s.snapshots.borrow().clone();
     respond(&snapshot.atom, &method, &headers)
+}
+
+async fn json_feed(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+    let snapshot = s.snapshots.borrow().clone();
+    respond(&snapshot.json, &method, &headers)
 }
 
 async fn story_by_id(State(s): State<Shared>, Path(file): Path<String>) -> Response {
@@ -119,7 +126,7 @@ async fn index(State(s): State<Shared>) -> Response {
     let stories = s.snapshots.borrow().stories;
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("feedmerge: {stories} stories\n\nRSS 2.0:  /feed.xml\nAtom 1.0: /atom.xml\n"),
+        format!("feedmerge: {stories} stories\n\nRSS 2.0:   /feed.xml\nAtom 1.0:  /atom.xml\nJSON Feed: /feed.json\n"),
     )
         .into_response()
 }
@@ -133,13 +140,17 @@ fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response {
     };
     set(header::ETAG, &doc.etag);
     set(header::LAST_MODIFIED, &doc.last_modified);
-    set(header::CACHE_CONTROL, "public, max-age=60");
+    set(header::CACHE_CONTROL, &doc.cache_control);
     set(header::VARY, "Accept-Encoding");
     if not_modified(doc, headers) {
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }
     set(header::CONTENT_TYPE, doc.content_type);
-    let body = if accepts_gzip(headers) {
+    // Brotli is smaller; every client that sends `br` also takes it over gzip.
+    let body = if accepts(headers, "br") {
+        set(header::CONTENT_ENCODING, "br");
+        doc.brotli.clone()
+    } else if accepts(headers, "gzip") {
         set(header::CONTENT_ENCODING, "gzip");
         doc.gzip.clone()
     } else {
@@ -172,17 +183,18 @@ fn not_modified(doc: &Rendered, headers: &HeaderMap) -> bool {
     matches!((since, modified), (Some(since), Some(modified)) if modified <= since)
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+/// Whether `Accept-Encoding` allows `coding` (by name or `*`, not refused with `q=0`).
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
             let name = parts.next().unwrap_or_default();
             let refused = parts.any(|p| p.replace(' ', "") == "q=0");
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+            (name.eq_ignore_ascii_case(coding) || name == "*") && !refused
         })
 }
 
@@ -191,18 +203,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gzip_negotiation() {
+    fn encoding_negotiation() {
         let mut h = HeaderMap::new();
-        assert!(!accepts_gzip(&h));
+        assert!(!accepts(&h, "gzip"));
         h.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("br, gzip;q=0.8"),
         );
-        assert!(accepts_gzip(&h));
+        assert!(accepts(&h, "gzip"));
+        assert!(accepts(&h, "br"));
         h.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip;q=0, br"),
         );
-        assert!(!accepts_gzip(&h));
+        assert!(!accepts(&h, "gzip"));
+        assert!(accepts(&h, "br"));
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        assert!(!accepts(&h, "br"));
     }
 }

@@ -10,4 +10,5 @@ mod dedup_fixtures;
 mod demo;
 mod feeds;
 mod pipeline;
+mod publish;
 mod rules;

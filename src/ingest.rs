@@ -156,7 +156,7 @@ pub async fn publish(
     let store = store.clone();
     let settings = render.clone();
     let rendered = tokio::task::spawn_blocking(move || {
-        let stories = store.newest_stories_from(settings.max_items, settings.min_sources)?;
+        let stories = store.newest_stories_from(settings.window(), settings.min_sources)?;
         Ok::<_, StoreError>(render::render(&stories, &settings))
     })
     .await;

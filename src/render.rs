@@ -6,7 +6,7 @@
 //! bytes. Each story lists every source that carried it: RSS/Atom `<source>` names the leading
 //! one, and an "Also reported by" paragraph with links ends the description.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hasher;
 use std::io::Write;
 
@@ -59,6 +59,23 @@ impl Settings {
         }
     }
 
+    /// How many of the newest stories to read for one render: the tag and source feeds pick
+    /// theirs from this window, so a tag that is rarer than one story in four may show fewer
+    /// than `max_items`.
+    pub fn window(&self) -> usize {
+        self.max_items.saturating_mul(4)
+    }
+
+    /// The public URL of `segments` under the base, each percent-encoded (tag and source names
+    /// may hold spaces or slashes).
+    pub(crate) fn link_segments(&self, segments: &[&str]) -> String {
+        let mut url = self.base_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url.to_string()
+    }
+
     pub(crate) fn link(&self, path: &str) -> String {
         self.base_url
             .join(path)
@@ -89,31 +106,139 @@ pub struct Snapshot {
     pub rss: Rendered,
     pub atom: Rendered,
     pub json: Rendered,
+    /// One feed set per tag used in the config, by tag.
+    pub tags: BTreeMap<String, Feeds>,
+    /// One RSS feed per configured source, by source name: the merged stories it carried.
+    pub sources: BTreeMap<String, Rendered>,
+    /// How many stories the main feeds carry.
     pub stories: usize,
 }
 
-/// Renders `stories` (newest first) into a snapshot.
+/// One selection of stories in the three formats.
+#[derive(Debug, Clone)]
+pub struct Feeds {
+    pub rss: Rendered,
+    pub atom: Rendered,
+    pub json: Rendered,
+}
+
+/// What tells one published feed from another: its title and where each format lives.
+pub(crate) struct Meta {
+    pub title: String,
+    pub rss: String,
+    pub atom: String,
+    pub json: String,
+}
+
+impl Meta {
+    fn main(settings: &Settings) -> Meta {
+        Meta {
+            title: settings.title.clone(),
+            rss: settings.link("feed.xml"),
+            atom: settings.link("atom.xml"),
+            json: settings.link("feed.json"),
+        }
+    }
+
+    fn tag(settings: &Settings, tag: &str) -> Meta {
+        let at = |ext: &str| settings.link_segments(&["tags", &format!("{tag}.{ext}")]);
+        Meta {
+            title: format!("{} \u{2014} {tag}", settings.title),
+            rss: at("xml"),
+            atom: at("atom"),
+            json: at("json"),
+        }
+    }
+
+    fn source(settings: &Settings, name: &str) -> Meta {
+        let rss = settings.link_segments(&["sources", &format!("{name}.xml")]);
+        Meta {
+            title: format!("{} \u{2014} {name}", settings.title),
+            atom: rss.clone(),
+            json: rss.clone(),
+            rss,
+        }
+    }
+}
+
+/// Renders `stories` (newest first) into a snapshot. `stories` may reach further back than
+/// `max_items` (see [`Settings::window`]): the main feeds take the newest `max_items`, each tag
+/// and source feed the newest `max_items` of its own.
 pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
-    let updated = stories
+    let main: Vec<&Story> = stories.iter().take(settings.max_items).collect();
+    let Feeds { rss, atom, json } = feeds(&main, settings, &Meta::main(settings));
+    let mut tags = BTreeMap::new();
+    for tag in settings.source_tags.values().flatten() {
+        if tags.contains_key(tag) {
+            continue;
+        }
+        let selected = select(stories, settings, |s| {
+            tags_of(s, settings).contains(&tag.as_str())
+        });
+        tags.insert(
+            tag.clone(),
+            feeds(&selected, settings, &Meta::tag(settings, tag)),
+        );
+    }
+    let sources = settings
+        .source_tags
+        .keys()
+        .map(|name| {
+            let selected = select(stories, settings, |s| {
+                s.copies.iter().any(|c| &c.source == name)
+            });
+            let meta = Meta::source(settings, name);
+            let updated = newest(&selected);
+            let body = rss_of(&selected, settings, &meta, updated);
+            let rendered = finish(body, updated, RSS_TYPE, settings);
+            (name.clone(), rendered)
+        })
+        .collect();
+    Snapshot {
+        rss,
+        atom,
+        json,
+        tags,
+        sources,
+        stories: main.len(),
+    }
+}
+
+const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
+
+fn select<'a>(
+    stories: &'a [Story],
+    settings: &Settings,
+    keep: impl Fn(&Story) -> bool,
+) -> Vec<&'a Story> {
+    stories
+        .iter()
+        .filter(|s| keep(s))
+        .take(settings.max_items)
+        .collect()
+}
+
+fn newest(stories: &[&Story]) -> DateTime<Utc> {
+    stories
         .iter()
         .map(|s| s.updated)
         .max()
-        .unwrap_or_else(Utc::now);
+        .unwrap_or_else(Utc::now)
+}
+
+fn feeds(stories: &[&Story], settings: &Settings, meta: &Meta) -> Feeds {
+    let updated = newest(stories);
     let finish = |body, content_type| finish(body, updated, content_type, settings);
-    Snapshot {
-        rss: finish(
-            rss(stories, settings, updated),
-            "application/rss+xml; charset=utf-8",
-        ),
+    Feeds {
+        rss: finish(rss_of(stories, settings, meta, updated), RSS_TYPE),
         atom: finish(
-            atom(stories, settings, updated),
+            atom_of(stories, settings, meta, updated),
             "application/atom+xml; charset=utf-8",
         ),
         json: finish(
-            json_feed::render(stories, settings),
+            json_feed::render(stories, settings, meta),
             "application/feed+json; charset=utf-8",
         ),
-        stories: stories.len(),
     }
 }
 
@@ -190,7 +315,7 @@ fn description(story: &Story) -> String {
     format!("{body}{}", sources_paragraph(story))
 }
 
-pub(crate) fn tags<'a>(story: &Story, settings: &'a Settings) -> Vec<&'a str> {
+pub(crate) fn tags_of<'a>(story: &Story, settings: &'a Settings) -> Vec<&'a str> {
     let mut tags: Vec<&str> = Vec::new();
     for copy in story.sources() {
         for tag in settings.source_tags.get(&copy.source).into_iter().flatten() {
@@ -202,7 +327,7 @@ pub(crate) fn tags<'a>(story: &Story, settings: &'a Settings) -> Vec<&'a str> {
     tags
 }
 
-fn rss(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> String {
+fn rss_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTime<Utc>) -> String {
     let items = stories
         .iter()
         .map(|story| {
@@ -237,7 +362,7 @@ fn rss(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> String
                         ..Default::default()
                     }
                 }),
-                categories: tags(story, settings)
+                categories: tags_of(story, settings)
                     .into_iter()
                     .map(|t| rss::Category {
                         name: t.to_string(),
@@ -249,14 +374,14 @@ fn rss(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> String
         })
         .collect();
     let channel = rss::Channel {
-        title: settings.title.clone(),
+        title: meta.title.clone(),
         link: settings.base_url.to_string(),
         description: settings.description.clone(),
         last_build_date: Some(updated.to_rfc2822()),
         generator: Some(format!("feedmerge {}", env!("CARGO_PKG_VERSION"))),
         atom_ext: Some(rss::extension::atom::AtomExtension {
             links: vec![atom_syndication::Link {
-                href: settings.link("feed.xml"),
+                href: meta.rss.clone(),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Default::default()
@@ -273,7 +398,7 @@ fn fixed(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.with_nanosecond(0).unwrap_or(t).fixed_offset()
 }
 
-fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> String {
+fn atom_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTime<Utc>) -> String {
     use atom_syndication as a;
     let entries = stories
         .iter()
@@ -330,7 +455,7 @@ fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> Strin
                         ..Default::default()
                     })
                     .collect(),
-                categories: tags(story, settings)
+                categories: tags_of(story, settings)
                     .into_iter()
                     .map(|t| a::Category {
                         term: t.to_string(),
@@ -350,13 +475,13 @@ fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> Strin
         })
         .collect();
     let feed = a::Feed {
-        title: a::Text::plain(settings.title.clone()),
+        title: a::Text::plain(meta.title.clone()),
         subtitle: Some(a::Text::plain(settings.description.clone())),
-        id: settings.link("atom.xml"),
+        id: meta.atom.clone(),
         updated: fixed(updated),
         links: vec![
             a::Link {
-                href: settings.link("atom.xml"),
+                href: meta.atom.clone(),
                 rel: "self".into(),
                 mime_type: Some("application/atom+xml".into()),
                 ..Default::default()

@@ -34,6 +34,8 @@ pub fn router(shared: Shared) -> Router {
         .route("/feed.xml", get(rss))
         .route("/atom.xml", get(atom))
         .route("/feed.json", get(json_feed))
+        .route("/tags/{file}", get(tag_feed))
+        .route("/sources/{file}", get(source_feed))
         .route("/stories/{id}", get(story_by_id))
         .route("/stories.json", get(story_by_url))
         .route("/dropped.json", get(dropped_by_url))
@@ -55,6 +57,46 @@ async fn atom(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Re
 async fn json_feed(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
     let snapshot = s.snapshots.borrow().clone();
     respond(&snapshot.json, &method, &headers)
+}
+
+/// `/tags/{tag}.xml` (RSS), `.atom` or `.json`: the stories of sources with that tag.
+async fn tag_feed(
+    State(s): State<Shared>,
+    Path(file): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = s.snapshots.borrow().clone();
+    let found = file.rsplit_once('.').and_then(|(tag, ext)| {
+        let feeds = snapshot.tags.get(tag)?;
+        match ext {
+            "xml" => Some(&feeds.rss),
+            "atom" => Some(&feeds.atom),
+            "json" => Some(&feeds.json),
+            _ => None,
+        }
+    });
+    match found {
+        Some(doc) => respond(doc, &method, &headers),
+        None => not_found("no such tag feed: tags are those of the config's sources, at /tags/{tag}.xml, .atom or .json\n"),
+    }
+}
+
+/// `/sources/{name}.xml`: the merged stories one source carried.
+async fn source_feed(
+    State(s): State<Shared>,
+    Path(file): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = s.snapshots.borrow().clone();
+    match file
+        .strip_suffix(".xml")
+        .and_then(|name| snapshot.sources.get(name))
+    {
+        Some(doc) => respond(doc, &method, &headers),
+        None => not_found("no such source feed: sources are at /sources/{name}.xml, by their name in the config\n"),
+    }
 }
 
 async fn story_by_id(State(s): State<Shared>, Path(file): Path<String>) -> Response {

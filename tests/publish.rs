@@ -176,3 +176,149 @@ fn feeds_negotiate_encoding_answer_head_and_cache_for_the_shortest_interval() {
         assert_eq!(status, 304, "{path} conditional HEAD");
     }
 }
+
+fn rss_ids(daemon: &Daemon, path: &str) -> Vec<String> {
+    crate::support::rss_guids(&text(daemon, path))
+}
+
+#[test]
+fn tag_and_source_feeds_carry_their_merged_stories_and_unknown_names_are_404() {
+    use crate::feeds::rss as rss_doc;
+    let origin = Origin::start();
+    let storm = "Ferry service resumes after the winter storm passes the coast";
+    origin.feed(
+        "a.xml",
+        rss_doc(
+            "A",
+            &[(
+                "a1",
+                storm,
+                "https://a.example/ferry",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    origin.feed(
+        "b.xml",
+        rss_doc(
+            "B",
+            &[
+                (
+                    "b1",
+                    storm,
+                    "https://a.example/ferry",
+                    "2025-11-26T08:30:00Z",
+                ),
+                (
+                    "b2",
+                    "City library extends weekend opening hours for students",
+                    "https://b.example/library",
+                    "2025-11-26T09:00:00Z",
+                ),
+            ],
+        ),
+        "application/rss+xml",
+    );
+    origin.feed(
+        "c.xml",
+        rss_doc(
+            "C",
+            &[(
+                "c1",
+                "Chip maker unveils a low power processor for small laptops",
+                "https://c.example/chip",
+                "2025-11-26T10:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::support::process::write_config(
+        dir.path(),
+        &[],
+        "15m",
+        &format!(
+            "[[source]]\nname = \"A\"\nurl = \"{}\"\ntags = [\"world\", \"politics\"]\n\
+             [[source]]\nname = \"B\"\nurl = \"{}\"\ntags = [\"world\"]\n\
+             [[source]]\nname = \"Tech Daily\"\nurl = \"{}\"\ntags = [\"tech\"]\n",
+            origin.url("a.xml"),
+            origin.url("b.xml"),
+            origin.url("c.xml")
+        ),
+    );
+    let text_of_config = std::fs::read_to_string(&config).unwrap();
+    let with_base = text_of_config.replacen(
+        "[server]\n",
+        "[server]\nbase_url = \"https://news.example/\"\n",
+        1,
+    );
+    std::fs::write(&config, with_base).unwrap();
+    let daemon = Daemon::start(&config);
+    let all = wait_for("3 merged stories", Duration::from_secs(30), || {
+        let (_, _, body) = get(&daemon.url("feed.xml"), &[])?;
+        let xml = String::from_utf8(body).ok()?;
+        (crate::support::rss_titles(&xml).len() == 3).then_some(xml)
+    });
+    let titles = crate::support::rss_titles(&all);
+    let ids = crate::support::rss_guids(&all);
+    let id = |title: &str| ids[titles.iter().position(|t| t == title).unwrap()].clone();
+    let (chip, library, ferry) = (
+        id("Chip maker unveils a low power processor for small laptops"),
+        id("City library extends weekend opening hours for students"),
+        id(storm),
+    );
+    let (chip, library, ferry) = (chip.as_str(), library.as_str(), ferry.as_str());
+
+    assert_eq!(rss_ids(&daemon, "tags/world.xml"), [library, ferry]);
+    assert_eq!(rss_ids(&daemon, "tags/politics.xml"), [ferry]);
+    assert_eq!(rss_ids(&daemon, "tags/tech.xml"), [chip]);
+    let atom: atom_syndication::Feed = text(&daemon, "tags/world.atom").parse().unwrap();
+    let atom_ids: Vec<&str> = atom.entries().iter().map(|e| e.id()).collect();
+    assert_eq!(atom_ids, [library, ferry]);
+    assert_eq!(
+        atom.links()[0].href(),
+        "https://news.example/tags/world.atom"
+    );
+    let json: serde_json::Value = serde_json::from_str(&text(&daemon, "tags/world.json")).unwrap();
+    let json_ids: Vec<&str> = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(json_ids, [library, ferry]);
+
+    // A source's feed: the merged stories it carried, each still listing every source.
+    assert_eq!(rss_ids(&daemon, "sources/A.xml"), [ferry]);
+    assert_eq!(rss_ids(&daemon, "sources/B.xml"), [library, ferry]);
+    let tech = text(&daemon, "sources/Tech%20Daily.xml");
+    assert_eq!(crate::support::rss_guids(&tech), [chip]);
+    assert!(tech.contains("https://news.example/sources/Tech%20Daily.xml"));
+    let b = rss::Channel::read_from(text(&daemon, "sources/B.xml").as_bytes()).unwrap();
+    assert!(b.items()[1]
+        .description()
+        .unwrap()
+        .contains("Also reported by"));
+
+    let (status, headers, _) = get(&daemon.url("tags/world.xml"), &[]).unwrap();
+    let etag = headers["etag"].to_str().unwrap();
+    let (status304, _, _) = get(&daemon.url("tags/world.xml"), &[("If-None-Match", etag)]).unwrap();
+    assert_eq!((status, status304), (200, 304));
+
+    for path in [
+        "tags/nope.xml",
+        "tags/world.html",
+        "tags/world",
+        "sources/Nobody.xml",
+        "sources/A.atom",
+    ] {
+        let (status, headers, body) = get(&daemon.url(path), &[]).unwrap();
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+        assert!(
+            !body.is_empty() && body.len() < 200,
+            "{path}: short text body"
+        );
+    }
+}

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::{sources_paragraph, tags, Settings};
+use super::{sources_paragraph, tags_of, Meta, Settings};
 use crate::model::Story;
 use crate::normalize::text::plain_text;
 
@@ -69,13 +69,13 @@ struct Source<'a> {
 }
 
 /// The JSON Feed document for `stories` (newest first).
-pub fn render(stories: &[Story], settings: &Settings) -> String {
+pub(crate) fn render(stories: &[&Story], settings: &Settings, meta: &Meta) -> String {
     let items = stories.iter().map(|s| item(s, settings)).collect();
     let feed = Feed {
         version: "https://jsonfeed.org/version/1.1",
-        title: &settings.title,
+        title: &meta.title,
         home_page_url: settings.base_url.to_string(),
-        feed_url: settings.link("feed.json"),
+        feed_url: meta.json.clone(),
         description: &settings.description,
         items,
     };
@@ -102,7 +102,7 @@ fn item<'a>(story: &'a Story, settings: &'a Settings) -> Item<'a> {
         date_published: super::fixed(story.published).to_rfc3339(),
         date_modified: super::fixed(story.updated).to_rfc3339(),
         authors: story.authors.iter().map(|name| Author { name }).collect(),
-        tags: tags(story, settings),
+        tags: tags_of(story, settings),
         attachments: story
             .enclosures
             .iter()

@@ -18,6 +18,7 @@ use url::Url;
 use crate::model::Story;
 use crate::normalize::text::escape_html;
 
+mod html;
 pub mod json_feed;
 
 /// What the published feeds say about themselves.
@@ -106,6 +107,8 @@ pub struct Snapshot {
     pub rss: Rendered,
     pub atom: Rendered,
     pub json: Rendered,
+    /// The HTML page at `/`.
+    pub html: Rendered,
     /// One feed set per tag used in the config, by tag.
     pub tags: BTreeMap<String, Feeds>,
     /// One RSS feed per configured source, by source name: the merged stories it carried.
@@ -167,6 +170,12 @@ impl Meta {
 pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
     let main: Vec<&Story> = stories.iter().take(settings.max_items).collect();
     let Feeds { rss, atom, json } = feeds(&main, settings, &Meta::main(settings));
+    let html = finish(
+        html::render(&main, settings),
+        newest(&main),
+        "text/html; charset=utf-8",
+        settings,
+    );
     let mut tags = BTreeMap::new();
     for tag in settings.source_tags.values().flatten() {
         if tags.contains_key(tag) {
@@ -198,6 +207,7 @@ pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
         rss,
         atom,
         json,
+        html,
         tags,
         sources,
         stories: main.len(),

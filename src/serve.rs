@@ -164,13 +164,9 @@ fn not_found(text: &'static str) -> Response {
         .into_response()
 }
 
-async fn index(State(s): State<Shared>) -> Response {
-    let stories = s.snapshots.borrow().stories;
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("feedmerge: {stories} stories\n\nRSS 2.0:   /feed.xml\nAtom 1.0:  /atom.xml\nJSON Feed: /feed.json\n"),
-    )
-        .into_response()
+async fn index(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+    let snapshot = s.snapshots.borrow().clone();
+    respond(&snapshot.html, &method, &headers)
 }
 
 fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response {

@@ -9,6 +9,7 @@ mod daemon;
 mod dedup_fixtures;
 mod demo;
 mod feeds;
+mod page;
 mod pipeline;
 mod publish;
 mod rules;

@@ -34,6 +34,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod render;

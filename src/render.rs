@@ -20,6 +20,7 @@ use crate::normalize::text::escape_html;
 
 mod html;
 pub mod json_feed;
+mod opml;
 
 /// What the published feeds say about themselves.
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub struct Settings {
     pub min_sources: usize,
     /// Tags of each source, by source name; published as the items' categories.
     pub source_tags: HashMap<String, Vec<String>>,
+    /// (name, feed URL) of every source, in config order; exported as OPML.
+    pub sources: Vec<(String, String)>,
     /// How long a subscriber may reuse a feed: the shortest poll interval, since nothing can
     /// change sooner than the most frequent poll.
     pub max_age: std::time::Duration,
@@ -50,6 +53,11 @@ impl Settings {
                 .sources
                 .iter()
                 .map(|s| (s.name.clone(), s.tags.clone()))
+                .collect(),
+            sources: config
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), s.url.to_string()))
                 .collect(),
             max_age: config
                 .sources
@@ -109,6 +117,8 @@ pub struct Snapshot {
     pub json: Rendered,
     /// The HTML page at `/`.
     pub html: Rendered,
+    /// The sources as OPML, at `/sources.opml`.
+    pub opml: Rendered,
     /// One feed set per tag used in the config, by tag.
     pub tags: BTreeMap<String, Feeds>,
     /// One RSS feed per configured source, by source name: the merged stories it carried.
@@ -176,6 +186,12 @@ pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
         "text/html; charset=utf-8",
         settings,
     );
+    let opml = finish(
+        opml::render(settings, newest(&main)),
+        newest(&main),
+        "text/x-opml; charset=utf-8",
+        settings,
+    );
     let mut tags = BTreeMap::new();
     for tag in settings.source_tags.values().flatten() {
         if tags.contains_key(tag) {
@@ -208,6 +224,7 @@ pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
         atom,
         json,
         html,
+        opml,
         tags,
         sources,
         stories: main.len(),

@@ -34,6 +34,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/feed.xml", get(rss))
         .route("/atom.xml", get(atom))
         .route("/feed.json", get(json_feed))
+        .route("/sources.opml", get(opml))
         .route("/tags/{file}", get(tag_feed))
         .route("/sources/{file}", get(source_feed))
         .route("/stories/{id}", get(story_by_id))
@@ -57,6 +58,11 @@ async fn atom(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Re
 async fn json_feed(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
     let snapshot = s.snapshots.borrow().clone();
     respond(&snapshot.json, &method, &headers)
+}
+
+async fn opml(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+    let snapshot = s.snapshots.borrow().clone();
+    respond(&snapshot.opml, &method, &headers)
 }
 
 /// `/tags/{tag}.xml` (RSS), `.atom` or `.json`: the stories of sources with that tag.

@@ -9,6 +9,7 @@ mod daemon;
 mod dedup_fixtures;
 mod demo;
 mod feeds;
+mod opml;
 mod page;
 mod pipeline;
 mod publish;

@@ -142,9 +142,7 @@ fn the_page_lists_stories_with_sources_and_links_every_feed_in_a_real_browser() 
             dom.contains(&format!("<a href=\"{href}\" type=\"{mime}\">")),
             "visible link to {href}"
         );
-        // Every linked feed answers (the OPML comes with its own step).
-        if href != "sources.opml" {
-            assert_eq!(get(&daemon.url(href), &[]).unwrap().0, 200, "{href}");
-        }
+        // Every link answers.
+        assert_eq!(get(&daemon.url(href), &[]).unwrap().0, 200, "{href}");
     }
 }

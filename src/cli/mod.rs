@@ -3,6 +3,7 @@
 
 mod explain;
 mod export;
+mod import_opml;
 mod pairs;
 
 pub use explain::find as find_story;
@@ -50,6 +51,12 @@ pub enum Command {
     /// Write every stored story, with its copies, as one JSON object a line (stop the daemon
     /// first: the store allows one process).
     Export,
+    /// Add the feeds of a feed reader's OPML export to the config file (comments and layout
+    /// kept; feeds already listed skipped) and print what was added.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
     /// Merge built-in demo feeds and serve the result (no network or config needed).
     Demo {
         /// Where to serve the merged feed.
@@ -88,6 +95,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         pairs::run(stdin, std::io::BufWriter::new(stdout), &settings)
             .map_err(|e| Failure::Other(anyhow::anyhow!("pairs: {e}")))?;
         return Ok(());
+    }
+    if let Command::ImportOpml { file } = &cli.command {
+        return import_opml::run(&cli.config, file);
     }
     if let Command::Check = cli.command {
         let config = Config::load(&cli.config)?;
@@ -130,7 +140,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let config = Config::load(&cli.config)?;
                 export::run(&config).await
             }
-            Command::Check | Command::Pairs => Ok(()),
+            Command::Check | Command::Pairs | Command::ImportOpml { .. } => Ok(()),
         }
     })
 }

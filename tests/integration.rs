@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod clients;
 mod corpus;
 mod daemon;
 mod dedup_fixtures;

@@ -24,6 +24,27 @@ pub fn require(program: &str, install_hint: &str) -> bool {
     panic!("{program} is not installed ({install_hint}); .ci/run installs it, or set FEEDMERGE_SKIP_EXTERNAL=1 to skip locally");
 }
 
+/// Whether Python 3 with `module` can be run, on the same terms as [`require`].
+pub fn require_python_module(module: &str) -> bool {
+    if !require("python3", "apt-get install python3") {
+        return false;
+    }
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return true;
+    }
+    if std::env::var_os("FEEDMERGE_SKIP_EXTERNAL").is_some() {
+        eprintln!("skipping: Python module {module} is missing and FEEDMERGE_SKIP_EXTERNAL is set");
+        return false;
+    }
+    panic!("Python module {module} is not installed (pip install {module}); .ci/run installs it, or set FEEDMERGE_SKIP_EXTERNAL=1 to skip locally");
+}
+
 /// Runs `program args` in `cwd`, killing it after `limit`: its output.
 pub fn run(program: &str, args: &[&str], cwd: &Path, limit: Duration) -> Output {
     let mut child = Command::new(program)

@@ -11,7 +11,7 @@ use std::hash::Hasher;
 use std::io::Write;
 
 use bytes::Bytes;
-use chrono::{DateTime, FixedOffset, Timelike, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Timelike, Utc};
 use siphasher::sip128::{Hasher128, SipHasher13};
 use url::Url;
 
@@ -123,6 +123,8 @@ pub struct Snapshot {
     pub tags: BTreeMap<String, Feeds>,
     /// One RSS feed per configured source, by source name: the merged stories it carried.
     pub sources: BTreeMap<String, Rendered>,
+    /// What it was rendered with; archive pages are rendered on request with the same.
+    pub settings: std::sync::Arc<Settings>,
     /// How many stories the main feeds carry.
     pub stories: usize,
 }
@@ -141,6 +143,18 @@ pub(crate) struct Meta {
     pub rss: String,
     pub atom: String,
     pub json: String,
+    /// RFC 5005 links: (rel, the same page in RSS, Atom, JSON Feed).
+    pub paging: Vec<(&'static str, [String; 3])>,
+    /// Whether this is an archive page (`<fh:archive/>`).
+    pub archive: bool,
+}
+
+/// RFC 5005's namespace for `<fh:archive/>`.
+const FH: &str = "http://purl.org/syndication/history/1.0";
+
+/// The archive page of `day` in the three formats.
+fn archive_hrefs(settings: &Settings, day: NaiveDate) -> [String; 3] {
+    ["xml", "atom", "json"].map(|ext| settings.link(&format!("archive/{day}.{ext}")))
 }
 
 impl Meta {
@@ -150,6 +164,8 @@ impl Meta {
             rss: settings.link("feed.xml"),
             atom: settings.link("atom.xml"),
             json: settings.link("feed.json"),
+            paging: Vec::new(),
+            archive: false,
         }
     }
 
@@ -160,6 +176,8 @@ impl Meta {
             rss: at("xml"),
             atom: at("atom"),
             json: at("json"),
+            paging: Vec::new(),
+            archive: false,
         }
     }
 
@@ -170,6 +188,8 @@ impl Meta {
             atom: rss.clone(),
             json: rss.clone(),
             rss,
+            paging: Vec::new(),
+            archive: false,
         }
     }
 }
@@ -179,7 +199,16 @@ impl Meta {
 /// and source feed the newest `max_items` of its own.
 pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
     let main: Vec<&Story> = stories.iter().take(settings.max_items).collect();
-    let Feeds { rss, atom, json } = feeds(&main, settings, &Meta::main(settings));
+    let mut main_meta = Meta::main(settings);
+    // Older stories stay reachable: the archive page of the oldest story's day holds it and the
+    // ones reported earlier that day, and links further back.
+    if let Some(oldest) = main.last() {
+        let day = oldest.published.date_naive();
+        main_meta
+            .paging
+            .push(("prev-archive", archive_hrefs(settings, day)));
+    }
+    let Feeds { rss, atom, json } = feeds(&main, settings, &main_meta);
     let html = finish(
         html::render(&main, settings),
         newest(&main),
@@ -227,8 +256,60 @@ pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
         opml,
         tags,
         sources,
+        settings: std::sync::Arc::new(settings.clone()),
         stories: main.len(),
     }
+}
+
+/// One archive page (RFC 5005): the stories first reported on `day`, newest first, in the
+/// format of `ext` (`xml`, `atom` or `json`), linked to the nearest older and newer pages that
+/// exist and to the current feed. `None` for an unknown format.
+pub fn archive(
+    stories: &[Story],
+    settings: &Settings,
+    day: NaiveDate,
+    older: Option<NaiveDate>,
+    newer: Option<NaiveDate>,
+    ext: &str,
+) -> Option<Rendered> {
+    let [rss_href, atom_href, json_href] = archive_hrefs(settings, day);
+    let mut paging = vec![(
+        "current",
+        [
+            settings.link("feed.xml"),
+            settings.link("atom.xml"),
+            settings.link("feed.json"),
+        ],
+    )];
+    if let Some(d) = older {
+        paging.push(("prev-archive", archive_hrefs(settings, d)));
+    }
+    if let Some(d) = newer {
+        paging.push(("next-archive", archive_hrefs(settings, d)));
+    }
+    let meta = Meta {
+        title: format!("{} \u{2014} {day}", settings.title),
+        rss: rss_href,
+        atom: atom_href,
+        json: json_href,
+        paging,
+        archive: true,
+    };
+    let stories: Vec<&Story> = stories.iter().collect();
+    let updated = newest(&stories);
+    let (body, content_type) = match ext {
+        "xml" => (rss_of(&stories, settings, &meta, updated), RSS_TYPE),
+        "atom" => (
+            atom_of(&stories, settings, &meta, updated),
+            "application/atom+xml; charset=utf-8",
+        ),
+        "json" => (
+            json_feed::render(&stories, settings, &meta),
+            "application/feed+json; charset=utf-8",
+        ),
+        _ => return None,
+    };
+    Some(finish(body, updated, content_type, settings))
 }
 
 const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
@@ -407,16 +488,40 @@ fn rss_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTim
         last_build_date: Some(updated.to_rfc2822()),
         generator: Some(format!("feedmerge {}", env!("CARGO_PKG_VERSION"))),
         atom_ext: Some(rss::extension::atom::AtomExtension {
-            links: vec![atom_syndication::Link {
+            links: std::iter::once(atom_syndication::Link {
                 href: meta.rss.clone(),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Default::default()
-            }],
+            })
+            .chain(
+                meta.paging
+                    .iter()
+                    .map(|(rel, [href, _, _])| atom_syndication::Link {
+                        href: href.clone(),
+                        rel: (*rel).into(),
+                        mime_type: Some("application/rss+xml".into()),
+                        ..Default::default()
+                    }),
+            )
+            .collect(),
         }),
         items,
         ..Default::default()
     };
+    let mut channel = channel;
+    if meta.archive {
+        channel.namespaces.insert("fh".into(), FH.into());
+        let archive = rss::extension::Extension {
+            name: "fh:archive".into(),
+            ..Default::default()
+        };
+        channel
+            .extensions
+            .entry("fh".into())
+            .or_default()
+            .insert("archive".into(), vec![archive]);
+    }
     channel.to_string()
 }
 
@@ -518,7 +623,15 @@ fn atom_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTi
                 rel: "alternate".into(),
                 ..Default::default()
             },
-        ],
+        ]
+        .into_iter()
+        .chain(meta.paging.iter().map(|(rel, [_, href, _])| a::Link {
+            href: href.clone(),
+            rel: (*rel).into(),
+            mime_type: Some("application/atom+xml".into()),
+            ..Default::default()
+        }))
+        .collect(),
         generator: Some(a::Generator {
             value: "feedmerge".into(),
             version: Some(env!("CARGO_PKG_VERSION").into()),
@@ -527,5 +640,17 @@ fn atom_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTi
         entries,
         ..Default::default()
     };
+    let mut feed = feed;
+    if meta.archive {
+        feed.namespaces.insert("fh".into(), FH.into());
+        let archive = a::extension::Extension {
+            name: "fh:archive".into(),
+            ..Default::default()
+        };
+        feed.extensions
+            .entry("fh".into())
+            .or_default()
+            .insert("archive".into(), vec![archive]);
+    }
     feed.to_string()
 }

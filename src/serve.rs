@@ -35,6 +35,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/atom.xml", get(atom))
         .route("/feed.json", get(json_feed))
         .route("/sources.opml", get(opml))
+        .route("/archive/{file}", get(archive))
         .route("/tags/{file}", get(tag_feed))
         .route("/sources/{file}", get(source_feed))
         .route("/stories/{id}", get(story_by_id))
@@ -63,6 +64,48 @@ async fn json_feed(State(s): State<Shared>, method: Method, headers: HeaderMap) 
 async fn opml(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
     let snapshot = s.snapshots.borrow().clone();
     respond(&snapshot.opml, &method, &headers)
+}
+
+/// Most stories one archive page carries: bounded work per request.
+const ARCHIVE_LIMIT: usize = 1000;
+
+/// `/archive/{YYYY-MM-DD}.xml|.atom|.json`: the stories first reported that UTC day (RFC 5005).
+/// Unlike the feeds these are read from the store and rendered per request: every past day
+/// cannot be re-rendered on each change. Their bytes, and so their ETag, are stable while the
+/// day's stories are.
+async fn archive(
+    State(s): State<Shared>,
+    Path(file): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let parsed = file.rsplit_once('.').and_then(|(day, ext)| {
+        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+        matches!(ext, "xml" | "atom" | "json").then(|| (day, ext.to_string()))
+    });
+    let Some((day, ext)) = parsed else {
+        return not_found("archive pages are at /archive/{YYYY-MM-DD}.xml, .atom or .json\n");
+    };
+    let settings = s.snapshots.borrow().settings.clone();
+    let store = s.store;
+    let found = tokio::task::spawn_blocking(move || {
+        let stories = store.stories_on(day, settings.min_sources, ARCHIVE_LIMIT)?;
+        if stories.is_empty() {
+            return Ok(None);
+        }
+        let older = store.day_before(day)?;
+        let newer = store.day_after(day)?;
+        Ok::<_, crate::store::StoreError>(crate::render::archive(
+            &stories, &settings, day, older, newer, &ext,
+        ))
+    })
+    .await;
+    match found {
+        Ok(Ok(Some(doc))) => respond(&doc, &method, &headers),
+        Ok(Ok(None)) => not_found("no stories were first reported that day\n"),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
 }
 
 /// `/tags/{tag}.xml` (RSS), `.atom` or `.json`: the stories of sources with that tag.

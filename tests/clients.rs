@@ -86,7 +86,8 @@ fn json_feed_ids(daemon: &Daemon, path: &str) -> Vec<String> {
 }
 
 #[test]
-fn feedparser_reads_every_format_cleanly_with_the_same_items_and_gets_304_on_resubscribe() {
+fn feedparser_reads_main_tag_and_archive_feeds_cleanly_with_the_same_items_and_304_on_resubscribe()
+{
     if !require_python_module("feedparser") {
         return;
     }
@@ -99,6 +100,12 @@ fn feedparser_reads_every_format_cleanly_with_the_same_items_and_gets_304_on_res
     let groups = [
         ("feed.xml", "atom.xml", "feed.json", 3),
         ("tags/world.xml", "tags/world.atom", "tags/world.json", 2),
+        (
+            "archive/2025-11-26.xml",
+            "archive/2025-11-26.atom",
+            "archive/2025-11-26.json",
+            3,
+        ),
     ];
     let mut args = vec![script.to_string()];
     for (rss_path, atom_path, _, _) in groups {
@@ -117,7 +124,7 @@ fn feedparser_reads_every_format_cleanly_with_the_same_items_and_gets_304_on_res
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(results.len(), 4, "{stdout}");
+    assert_eq!(results.len(), 2 * groups.len(), "{stdout}");
     for (i, (_, _, json_path, n)) in groups.iter().enumerate() {
         let (r, a) = (&results[2 * i], &results[2 * i + 1]);
         for parsed in [r, a] {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod archive;
 mod cli;
 mod clients;
 mod corpus;

@@ -17,6 +17,9 @@ struct Feed<'a> {
     home_page_url: String,
     feed_url: String,
     description: &'a str,
+    /// JSON Feed's paging: the page of older items (RFC 5005's prev-archive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
     items: Vec<Item<'a>>,
 }
 
@@ -77,6 +80,11 @@ pub(crate) fn render(stories: &[&Story], settings: &Settings, meta: &Meta) -> St
         home_page_url: settings.base_url.to_string(),
         feed_url: meta.json.clone(),
         description: &settings.description,
+        next_url: meta
+            .paging
+            .iter()
+            .find(|(rel, _)| *rel == "prev-archive")
+            .map(|(_, [_, _, json])| json.clone()),
         items,
     };
     // Plain structs of strings and numbers always serialize.

@@ -77,6 +77,9 @@ pub async fn run(
         batches_rx,
         snapshots_tx,
     ));
+    if let Some(hub) = config.publish.websub_hub.clone() {
+        tasks.spawn(crate::websub::run(hub, snapshots.clone(), token.clone()));
+    }
     let server_token = token.clone();
     let server_store = store.clone();
     let server_metrics = metrics.clone();

@@ -17,6 +17,7 @@
 //! * [`store`] keeps stories, entries, dedup keys and poll state in sled; only [`ingest`] writes.
 //! * [`render`] turns the newest stories into RSS 2.0 and Atom bytes once per change.
 //! * [`serve`] answers HTTP requests from the latest rendered snapshot.
+//! * [`websub`] tells a WebSub hub which feeds changed.
 //!
 //! [`daemon`] wires the stages together under one shutdown signal; [`cli`] is the command line.
 
@@ -40,3 +41,4 @@ pub mod poll;
 pub mod render;
 pub mod serve;
 pub mod store;
+pub mod websub;

@@ -39,6 +39,8 @@ pub struct Settings {
     /// How long a subscriber may reuse a feed: the shortest poll interval, since nothing can
     /// change sooner than the most frequent poll.
     pub max_age: std::time::Duration,
+    /// The WebSub hub every feed advertises, if any.
+    pub websub_hub: Option<Url>,
 }
 
 impl Settings {
@@ -65,6 +67,7 @@ impl Settings {
                 .map(|s| s.interval)
                 .min()
                 .unwrap_or(config.poll.interval),
+            websub_hub: config.publish.websub_hub.clone(),
         }
     }
 
@@ -107,6 +110,10 @@ pub struct Rendered {
     pub content_type: &'static str,
     /// `Cache-Control` value: public, for the settings' `max_age`.
     pub cache_control: String,
+    /// `Link` header naming the WebSub hub and the feed's own URL, when a hub is configured.
+    pub link: Option<String>,
+    /// The feed's public URL (its WebSub topic); `None` for the HTML page and the OPML.
+    pub self_url: Option<String>,
 }
 
 /// Everything the server publishes, replaced as a whole after each change.
@@ -127,6 +134,16 @@ pub struct Snapshot {
     pub settings: std::sync::Arc<Settings>,
     /// How many stories the main feeds carry.
     pub stories: usize,
+}
+
+impl Snapshot {
+    /// Every feed a subscriber can follow (not the page, the OPML or the archives).
+    pub fn feeds(&self) -> impl Iterator<Item = &Rendered> {
+        [&self.rss, &self.atom, &self.json]
+            .into_iter()
+            .chain(self.tags.values().flat_map(|f| [&f.rss, &f.atom, &f.json]))
+            .chain(self.sources.values())
+    }
 }
 
 /// One selection of stories in the three formats.
@@ -244,7 +261,11 @@ pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
             let meta = Meta::source(settings, name);
             let updated = newest(&selected);
             let body = rss_of(&selected, settings, &meta, updated);
-            let rendered = finish(body, updated, RSS_TYPE, settings);
+            let rendered = with_hub(
+                finish(body, updated, RSS_TYPE, settings),
+                settings,
+                &meta.rss,
+            );
             (name.clone(), rendered)
         })
         .collect();
@@ -309,7 +330,16 @@ pub fn archive(
         ),
         _ => return None,
     };
-    Some(finish(body, updated, content_type, settings))
+    let self_url = match ext {
+        "xml" => &meta.rss,
+        "atom" => &meta.atom,
+        _ => &meta.json,
+    };
+    Some(with_hub(
+        finish(body, updated, content_type, settings),
+        settings,
+        self_url,
+    ))
 }
 
 const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
@@ -336,16 +366,28 @@ fn newest(stories: &[&Story]) -> DateTime<Utc> {
 
 fn feeds(stories: &[&Story], settings: &Settings, meta: &Meta) -> Feeds {
     let updated = newest(stories);
-    let finish = |body, content_type| finish(body, updated, content_type, settings);
+    let finish = |body, content_type, self_url: &str| {
+        with_hub(
+            finish(body, updated, content_type, settings),
+            settings,
+            self_url,
+        )
+    };
     Feeds {
-        rss: finish(rss_of(stories, settings, meta, updated), RSS_TYPE),
+        rss: finish(
+            rss_of(stories, settings, meta, updated),
+            RSS_TYPE,
+            &meta.rss,
+        ),
         atom: finish(
             atom_of(stories, settings, meta, updated),
             "application/atom+xml; charset=utf-8",
+            &meta.atom,
         ),
         json: finish(
             json_feed::render(stories, settings, meta),
             "application/feed+json; charset=utf-8",
+            &meta.json,
         ),
     }
 }
@@ -367,7 +409,30 @@ fn finish(
         body: Bytes::from(body),
         content_type,
         cache_control: format!("public, max-age={}", settings.max_age.as_secs()),
+        link: None,
+        self_url: None,
     }
+}
+
+/// Adds the WebSub `Link` header (hub and self) to a rendered feed when a hub is configured.
+fn with_hub(mut doc: Rendered, settings: &Settings, self_url: &str) -> Rendered {
+    doc.self_url = Some(self_url.to_string());
+    if let Some(hub) = &settings.websub_hub {
+        doc.link = Some(format!("<{hub}>; rel=\"hub\", <{self_url}>; rel=\"self\""));
+    }
+    doc
+}
+
+/// The hub link feeds carry in their bodies.
+fn hub_link(settings: &Settings) -> Option<atom_syndication::Link> {
+    settings
+        .websub_hub
+        .as_ref()
+        .map(|hub| atom_syndication::Link {
+            href: hub.to_string(),
+            rel: "hub".into(),
+            ..Default::default()
+        })
 }
 
 /// Quality 9 rather than 11: nearly as small, several times faster, and it runs on every change.
@@ -504,6 +569,7 @@ fn rss_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTim
                         ..Default::default()
                     }),
             )
+            .chain(hub_link(settings))
             .collect(),
         }),
         items,
@@ -631,6 +697,7 @@ fn atom_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTi
             mime_type: Some("application/atom+xml".into()),
             ..Default::default()
         }))
+        .chain(hub_link(settings))
         .collect(),
         generator: Some(a::Generator {
             value: "feedmerge".into(),

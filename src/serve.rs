@@ -229,6 +229,9 @@ fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response {
     set(header::LAST_MODIFIED, &doc.last_modified);
     set(header::CACHE_CONTROL, &doc.cache_control);
     set(header::VARY, "Accept-Encoding");
+    if let Some(link) = &doc.link {
+        set(header::LINK, link);
+    }
     if not_modified(doc, headers) {
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }

@@ -16,3 +16,4 @@ mod page;
 mod pipeline;
 mod publish;
 mod rules;
+mod websub;

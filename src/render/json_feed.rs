@@ -20,7 +20,16 @@ struct Feed<'a> {
     /// JSON Feed's paging: the page of older items (RFC 5005's prev-archive).
     #[serde(skip_serializing_if = "Option::is_none")]
     next_url: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub>,
     items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -85,6 +94,14 @@ pub(crate) fn render(stories: &[&Story], settings: &Settings, meta: &Meta) -> St
             .iter()
             .find(|(rel, _)| *rel == "prev-archive")
             .map(|(_, [_, _, json])| json.clone()),
+        hubs: settings
+            .websub_hub
+            .iter()
+            .map(|hub| Hub {
+                kind: "WebSub",
+                url: hub.to_string(),
+            })
+            .collect(),
         items,
     };
     // Plain structs of strings and numbers always serialize.

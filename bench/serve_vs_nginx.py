@@ -141,6 +141,7 @@ def main():
         raise SystemExit(f"{a.binary} is missing: cargo build --release")
 
     work = tempfile.mkdtemp(prefix="feedmerge-serve-bench-")
+    os.chmod(work, 0o755)  # nginx's workers run as another user and must read www/
     origin = serve_bytes(source_feed(a.stories))
     fm_port, nginx_port = free_port(), free_port()
     config = os.path.join(work, "feedmerge.toml")
@@ -150,6 +151,21 @@ def main():
                 f"[[source]]\nname = \"Bench\"\nurl = \"http://127.0.0.1:{origin.server_address[1]}/feed.xml\"\n")
     procs = []
     try:
+        return measure(a, work, origin, config, fm_port, nginx_port, procs)
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        origin.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(a, work, origin, config, fm_port, nginx_port, procs):
+    if True:
         log = open(os.path.join(work, "feedmerge.log"), "wb")
         fm = subprocess.Popen([a.binary, "-c", config, "run"], stdout=log, stderr=subprocess.STDOUT,
                               env={**os.environ, "RUST_LOG": "warn"}, start_new_session=True)
@@ -193,7 +209,8 @@ http {{
         assert get(ng_url)[2] == plain, "nginx serves the same bytes"
 
         targets = {"nginx": ng_url, "feedmerge": fm_url}
-        etags = {name: get(url)[1].get("ETag") for name, url in targets.items()}
+        etags = {name: {k.lower(): v for k, v in get(url)[1].items()}.get("etag") for name, url in targets.items()}
+        assert all(etags.values()), f"both servers send an ETag: {etags}"
         variants = {
             "plain": lambda name: {},
             "gzip": lambda name: {"headers": ["Accept-Encoding: gzip"]},
@@ -208,15 +225,6 @@ http {{
                     results[(t, v)].append(r)
                     print(f"run {run + 1} {v:5} {t:9} {r['rps']:9.0f} req/s  p99 {r['p99_ms']:7.2f} ms  "
                           f"{r['bytes_per_resp']:8.0f} B/resp  errors {r['errors']}", file=sys.stderr)
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        origin.shutdown()
 
     med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
     lines = [
@@ -245,7 +253,6 @@ http {{
     with open(a.out, "w") as f:
         f.write(report)
     print(report)
-    shutil.rmtree(work, ignore_errors=True)
     return 0 if all(verdicts) else 1
 
 

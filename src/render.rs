@@ -356,12 +356,15 @@ fn select<'a>(
         .collect()
 }
 
+/// When the newest of `stories` last changed. An empty feed has never changed: the Unix epoch
+/// keeps its bytes, and so its ETag, the same on every render (the clock would change them and
+/// ping WebSub subscribers for nothing).
 fn newest(stories: &[&Story]) -> DateTime<Utc> {
     stories
         .iter()
         .map(|s| s.updated)
         .max()
-        .unwrap_or_else(Utc::now)
+        .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 fn feeds(stories: &[&Story], settings: &Settings, meta: &Meta) -> Feeds {
@@ -721,3 +724,6 @@ fn atom_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTi
     }
     feed.to_string()
 }
+
+#[cfg(test)]
+mod tests;

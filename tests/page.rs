@@ -95,7 +95,9 @@ fn the_page_lists_stories_with_sources_and_links_every_feed_in_a_real_browser() 
     let daemon = Daemon::start(&config);
     wait_for("2 stories on the page", Duration::from_secs(30), || {
         let (_, _, body) = get(&daemon.url(""), &[])?;
-        (String::from_utf8(body).ok()?.matches("<article").count() == 2).then_some(())
+        let html = String::from_utf8(body).ok()?;
+        // Both sources polled: the ferry story lists B as well.
+        (html.matches("<article").count() == 2 && html.contains("also reported by")).then_some(())
     });
     let (_, headers, _) = get(&daemon.url(""), &[]).unwrap();
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");

@@ -255,10 +255,12 @@ fn tag_and_source_feeds_carry_their_merged_stories_and_unknown_names_are_404() {
     );
     std::fs::write(&config, with_base).unwrap();
     let daemon = Daemon::start(&config);
+    // Every source polled: 3 stories, the ferry carried by both A and B.
     let all = wait_for("3 merged stories", Duration::from_secs(30), || {
         let (_, _, body) = get(&daemon.url("feed.xml"), &[])?;
         let xml = String::from_utf8(body).ok()?;
-        (crate::support::rss_titles(&xml).len() == 3).then_some(xml)
+        (crate::support::rss_titles(&xml).len() == 3 && xml.contains("Also reported by"))
+            .then_some(xml)
     });
     let titles = crate::support::rss_titles(&all);
     let ids = crate::support::rss_guids(&all);

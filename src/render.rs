@@ -114,6 +114,29 @@ pub struct Rendered {
     pub link: Option<String>,
     /// The feed's public URL (its WebSub topic); `None` for the HTML page and the OPML.
     pub self_url: Option<String>,
+    /// The caching headers above (ETag, Last-Modified, Cache-Control, Vary, Link) built once
+    /// here, so a request clones shared values instead of validating and copying strings.
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Rendered {
+    fn build_headers(&mut self) {
+        use axum::http::{header, HeaderValue};
+        let mut h = axum::http::HeaderMap::new();
+        let mut set = |name, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        };
+        set(header::ETAG, &self.etag);
+        set(header::LAST_MODIFIED, &self.last_modified);
+        set(header::CACHE_CONTROL, &self.cache_control);
+        set(header::VARY, "Accept-Encoding");
+        if let Some(link) = &self.link {
+            set(header::LINK, link);
+        }
+        self.headers = h;
+    }
 }
 
 /// Everything the server publishes, replaced as a whole after each change.
@@ -404,7 +427,7 @@ fn finish(
     let mut hasher = SipHasher13::new();
     hasher.write(body.as_bytes());
     let h = hasher.finish128();
-    Rendered {
+    let mut doc = Rendered {
         etag: format!("\"{:016x}{:016x}\"", h.h1, h.h2),
         last_modified: httpdate::fmt_http_date(updated.into()),
         gzip: gzip(body.as_bytes()),
@@ -414,7 +437,10 @@ fn finish(
         cache_control: format!("public, max-age={}", settings.max_age.as_secs()),
         link: None,
         self_url: None,
-    }
+        headers: axum::http::HeaderMap::new(),
+    };
+    doc.build_headers();
+    doc
 }
 
 /// Adds the WebSub `Link` header (hub and self) to a rendered feed when a hub is configured.
@@ -422,6 +448,7 @@ fn with_hub(mut doc: Rendered, settings: &Settings, self_url: &str) -> Rendered 
     doc.self_url = Some(self_url.to_string());
     if let Some(hub) = &settings.websub_hub {
         doc.link = Some(format!("<{hub}>; rel=\"hub\", <{self_url}>; rel=\"self\""));
+        doc.build_headers();
     }
     doc
 }

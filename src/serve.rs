@@ -219,35 +219,27 @@ async fn index(State(s): State<Shared>, method: Method, headers: HeaderMap) -> R
 }
 
 fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response {
-    let mut response_headers = HeaderMap::new();
-    let mut set = |name, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            response_headers.insert(name, v);
-        }
-    };
-    set(header::ETAG, &doc.etag);
-    set(header::LAST_MODIFIED, &doc.last_modified);
-    set(header::CACHE_CONTROL, &doc.cache_control);
-    set(header::VARY, "Accept-Encoding");
-    if let Some(link) = &doc.link {
-        set(header::LINK, link);
-    }
+    // Built once per render: cloning shares the values.
+    let mut response_headers = doc.headers.clone();
     if not_modified(doc, headers) {
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }
-    set(header::CONTENT_TYPE, doc.content_type);
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(doc.content_type),
+    );
     // Brotli is smaller; every client that sends `br` also takes it over gzip.
     let body = if accepts(headers, "br") {
-        set(header::CONTENT_ENCODING, "br");
+        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
         doc.brotli.clone()
     } else if accepts(headers, "gzip") {
-        set(header::CONTENT_ENCODING, "gzip");
+        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         doc.gzip.clone()
     } else {
         doc.body.clone()
     };
     if method == Method::HEAD {
-        set(header::CONTENT_LENGTH, &body.len().to_string());
+        response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         return (StatusCode::OK, response_headers).into_response();
     }
     (StatusCode::OK, response_headers, body).into_response()

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,8 @@ use tokio::sync::watch;
 
 use crate::render::{Rendered, Snapshot};
 use crate::store::Store;
+
+// Feed handlers take the whole `Request` rather than `HeaderMap`, which axum clones per request.
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -46,24 +48,24 @@ pub fn router(shared: Shared) -> Router {
         .with_state(shared)
 }
 
-async fn rss(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+async fn rss(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.rss, &method, &headers)
+    respond(&snapshot.rss, req.method(), req.headers())
 }
 
-async fn atom(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+async fn atom(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.atom, &method, &headers)
+    respond(&snapshot.atom, req.method(), req.headers())
 }
 
-async fn json_feed(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+async fn json_feed(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.json, &method, &headers)
+    respond(&snapshot.json, req.method(), req.headers())
 }
 
-async fn opml(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+async fn opml(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.opml, &method, &headers)
+    respond(&snapshot.opml, req.method(), req.headers())
 }
 
 /// Most stories one archive page carries: bounded work per request.
@@ -109,12 +111,7 @@ async fn archive(
 }
 
 /// `/tags/{tag}.xml` (RSS), `.atom` or `.json`: the stories of sources with that tag.
-async fn tag_feed(
-    State(s): State<Shared>,
-    Path(file): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
+async fn tag_feed(State(s): State<Shared>, Path(file): Path<String>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
     let found = file.rsplit_once('.').and_then(|(tag, ext)| {
         let feeds = snapshot.tags.get(tag)?;
@@ -126,24 +123,19 @@ async fn tag_feed(
         }
     });
     match found {
-        Some(doc) => respond(doc, &method, &headers),
+        Some(doc) => respond(doc, req.method(), req.headers()),
         None => not_found("no such tag feed: tags are those of the config's sources, at /tags/{tag}.xml, .atom or .json\n"),
     }
 }
 
 /// `/sources/{name}.xml`: the merged stories one source carried.
-async fn source_feed(
-    State(s): State<Shared>,
-    Path(file): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
+async fn source_feed(State(s): State<Shared>, Path(file): Path<String>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
     match file
         .strip_suffix(".xml")
         .and_then(|name| snapshot.sources.get(name))
     {
-        Some(doc) => respond(doc, &method, &headers),
+        Some(doc) => respond(doc, req.method(), req.headers()),
         None => not_found("no such source feed: sources are at /sources/{name}.xml, by their name in the config\n"),
     }
 }
@@ -213,9 +205,9 @@ fn not_found(text: &'static str) -> Response {
         .into_response()
 }
 
-async fn index(State(s): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+async fn index(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.html, &method, &headers)
+    respond(&snapshot.html, req.method(), req.headers())
 }
 
 fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response {

@@ -77,6 +77,7 @@ pub async fn run<S: Future<Output = ()>>(
     metrics.published.set(published as i64);
     let (live_tx, live_rx) = watch::channel(live);
 
+    let websub_feeds = snapshots.clone();
     let (sources_tx, sources_rx) = watch::channel(Arc::new(config.sources.clone()));
     let shared = serve::Shared {
         snapshots,
@@ -114,6 +115,9 @@ pub async fn run<S: Future<Output = ()>>(
     };
     pollers.sync(&config.sources);
     tokio::spawn(systemd::watchdog(health.clone(), token.clone()));
+    if let Some(hub) = config.publish.websub_hub.clone() {
+        tokio::spawn(crate::websub::run(hub, websub_feeds, token.clone()));
+    }
     systemd::ready();
 
     let mut current = config;

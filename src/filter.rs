@@ -175,6 +175,7 @@ mod tests {
             summary: Some("<p>About <b>Kyiv</b></p>".into()),
             content: None,
             authors: vec!["Jane Doe".into()],
+            enclosures: vec![],
             categories: vec!["World".into()],
             published: Utc::now() - Duration::hours(hours_old),
             priority: 0,

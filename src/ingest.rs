@@ -243,7 +243,7 @@ pub async fn publish(
     let store = store.clone();
     let settings = render.clone();
     let rendered = tokio::task::spawn_blocking(move || {
-        let stories = store.newest_stories_from(settings.max_items, settings.min_sources)?;
+        let stories = store.newest_stories_from(settings.window(), settings.min_sources)?;
         Ok::<_, StoreError>(render::render(&stories, &settings))
     })
     .await;
@@ -427,6 +427,7 @@ fn new_story(id: crate::model::StoryId, entry: &Entry, now: DateTime<Utc>) -> St
         summary: None,
         content: None,
         authors: Vec::new(),
+        enclosures: Vec::new(),
         published: entry.published,
         updated: now,
         copies: vec![copy_of(entry, Layer::First, None, "first copy".into())],
@@ -443,6 +444,7 @@ fn lead(story: &mut Story, entry: &Entry) {
     story.summary = entry.summary.clone();
     story.content = entry.content.clone();
     story.authors = entry.authors.clone();
+    story.enclosures = entry.enclosures.clone();
 }
 
 /// The story is placed in the feed by its first report, whoever leads it.

@@ -17,6 +17,7 @@
 //! * [`store`] keeps stories, entries, dedup keys and poll state in sled; only [`ingest`] writes.
 //! * [`render`] turns the newest stories into RSS 2.0 and Atom bytes once per change.
 //! * [`serve`] answers HTTP requests from the latest rendered snapshot.
+//! * [`websub`] tells a WebSub hub which feeds changed.
 //!
 //! [`daemon`] wires the stages together under one shutdown signal; [`cli`] is the command line.
 
@@ -34,6 +35,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod render;
@@ -42,3 +44,4 @@ pub mod serve;
 pub mod status;
 pub mod store;
 pub mod systemd;
+pub mod websub;

@@ -57,12 +57,28 @@ pub struct Entry {
     pub authors: Vec<String>,
     /// The publisher's categories (terms or labels).
     pub categories: Vec<String>,
+    /// Attached media (a podcast episode's audio), absolute URLs.
+    pub enclosures: Vec<Enclosure>,
     /// Publication time from the feed, or when we first saw the entry.
     pub published: DateTime<Utc>,
     /// The source's `priority`: a higher one leads a story its entry is part of.
     pub priority: i32,
     /// What the similarity layer compares.
     pub signature: Signature,
+}
+
+/// A media file attached to an entry, such as a podcast episode's audio. Republished as the
+/// RSS `<enclosure>`, an Atom `rel="enclosure"` link and a JSON Feed attachment, so a podcast
+/// app subscribed to the merged feed still gets the episode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enclosure {
+    pub url: String,
+    /// MIME type as the publisher declared it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Size in bytes, when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
 }
 
 /// How a copy came to belong to its story.
@@ -123,6 +139,9 @@ pub struct Story {
     pub summary: Option<String>,
     pub content: Option<String>,
     pub authors: Vec<String>,
+    /// The leading copy's attached media. Stories stored before enclosures were kept have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enclosures: Vec<Enclosure>,
     /// The leading copy's publication time; stories are published newest first by it.
     pub published: DateTime<Utc>,
     /// Last time a copy joined or the leading copy changed.

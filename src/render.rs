@@ -1,21 +1,26 @@
-//! Stage 6: render the newest stories as RSS 2.0 (rss crate) and Atom 1.0 (atom_syndication).
+//! Stage 6: render the newest stories as RSS 2.0 (rss crate), Atom 1.0 (atom_syndication) and
+//! JSON Feed 1.1 ([`json_feed`], serde).
 //!
 //! Pure and deterministic: the same stories give the same bytes, so the ETag (a hash of the
 //! bytes) only changes when the feed does. Rendered once per change; the server only copies the
 //! bytes. Each story lists every source that carried it: RSS/Atom `<source>` names the leading
 //! one, and an "Also reported by" paragraph with links ends the description.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hasher;
 use std::io::Write;
 
 use bytes::Bytes;
-use chrono::{DateTime, FixedOffset, Timelike, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Timelike, Utc};
 use siphasher::sip128::{Hasher128, SipHasher13};
 use url::Url;
 
 use crate::model::Story;
 use crate::normalize::text::escape_html;
+
+mod html;
+pub mod json_feed;
+mod opml;
 
 /// What the published feeds say about themselves.
 #[derive(Debug, Clone)]
@@ -29,6 +34,13 @@ pub struct Settings {
     pub min_sources: usize,
     /// Tags of each source, by source name; published as the items' categories.
     pub source_tags: HashMap<String, Vec<String>>,
+    /// (name, feed URL) of every source, in config order; exported as OPML.
+    pub sources: Vec<(String, String)>,
+    /// How long a subscriber may reuse a feed: the shortest poll interval, since nothing can
+    /// change sooner than the most frequent poll.
+    pub max_age: std::time::Duration,
+    /// The WebSub hub every feed advertises, if any.
+    pub websub_hub: Option<Url>,
 }
 
 impl Settings {
@@ -44,10 +56,39 @@ impl Settings {
                 .iter()
                 .map(|s| (s.name.clone(), s.tags.clone()))
                 .collect(),
+            sources: config
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), s.url.to_string()))
+                .collect(),
+            max_age: config
+                .sources
+                .iter()
+                .map(|s| s.interval)
+                .min()
+                .unwrap_or(config.poll.interval),
+            websub_hub: config.publish.websub_hub.clone(),
         }
     }
 
-    fn link(&self, path: &str) -> String {
+    /// How many of the newest stories to read for one render: the tag and source feeds pick
+    /// theirs from this window, so a tag that is rarer than one story in four may show fewer
+    /// than `max_items`.
+    pub fn window(&self) -> usize {
+        self.max_items.saturating_mul(4)
+    }
+
+    /// The public URL of `segments` under the base, each percent-encoded (tag and source names
+    /// may hold spaces or slashes).
+    pub(crate) fn link_segments(&self, segments: &[&str]) -> String {
+        let mut url = self.base_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url.to_string()
+    }
+
+    pub(crate) fn link(&self, path: &str) -> String {
         self.base_url
             .join(path)
             .map_or_else(|_| format!("{}{path}", self.base_url), |u| u.to_string())
@@ -60,11 +101,42 @@ pub struct Rendered {
     pub body: Bytes,
     /// The same body, gzip-compressed once here rather than on every request.
     pub gzip: Bytes,
+    /// The same body, brotli-compressed.
+    pub brotli: Bytes,
     /// Strong validator: a hash of `body`, quoted.
     pub etag: String,
     /// When the newest change in the document happened, as an HTTP date.
     pub last_modified: String,
     pub content_type: &'static str,
+    /// `Cache-Control` value: public, for the settings' `max_age`.
+    pub cache_control: String,
+    /// `Link` header naming the WebSub hub and the feed's own URL, when a hub is configured.
+    pub link: Option<String>,
+    /// The feed's public URL (its WebSub topic); `None` for the HTML page and the OPML.
+    pub self_url: Option<String>,
+    /// The caching headers above (ETag, Last-Modified, Cache-Control, Vary, Link) built once
+    /// here, so a request clones shared values instead of validating and copying strings.
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Rendered {
+    fn build_headers(&mut self) {
+        use axum::http::{header, HeaderValue};
+        let mut h = axum::http::HeaderMap::new();
+        let mut set = |name, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        };
+        set(header::ETAG, &self.etag);
+        set(header::LAST_MODIFIED, &self.last_modified);
+        set(header::CACHE_CONTROL, &self.cache_control);
+        set(header::VARY, "Accept-Encoding");
+        if let Some(link) = &self.link {
+            set(header::LINK, link);
+        }
+        self.headers = h;
+    }
 }
 
 /// Everything the server publishes, replaced as a whole after each change.
@@ -72,43 +144,336 @@ pub struct Rendered {
 pub struct Snapshot {
     pub rss: Rendered,
     pub atom: Rendered,
+    pub json: Rendered,
+    /// The HTML page at `/`.
+    pub html: Rendered,
+    /// The sources as OPML, at `/sources.opml`.
+    pub opml: Rendered,
+    /// One feed set per tag used in the config, by tag.
+    pub tags: BTreeMap<String, Feeds>,
+    /// One RSS feed per configured source, by source name: the merged stories it carried.
+    pub sources: BTreeMap<String, Rendered>,
+    /// What it was rendered with; archive pages are rendered on request with the same.
+    pub settings: std::sync::Arc<Settings>,
+    /// How many stories the main feeds carry.
     pub stories: usize,
 }
 
-/// Renders `stories` (newest first) into a snapshot.
-pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
-    let updated = stories
-        .iter()
-        .map(|s| s.updated)
-        .max()
-        .unwrap_or_else(Utc::now);
-    Snapshot {
-        rss: finish(
-            rss(stories, settings, updated),
-            updated,
-            "application/rss+xml; charset=utf-8",
-        ),
-        atom: finish(
-            atom(stories, settings, updated),
-            updated,
-            "application/atom+xml; charset=utf-8",
-        ),
-        stories: stories.len(),
+impl Snapshot {
+    /// Every feed a subscriber can follow (not the page, the OPML or the archives).
+    pub fn feeds(&self) -> impl Iterator<Item = &Rendered> {
+        [&self.rss, &self.atom, &self.json]
+            .into_iter()
+            .chain(self.tags.values().flat_map(|f| [&f.rss, &f.atom, &f.json]))
+            .chain(self.sources.values())
     }
 }
 
-fn finish(body: String, updated: DateTime<Utc>, content_type: &'static str) -> Rendered {
+/// One selection of stories in the three formats.
+#[derive(Debug, Clone)]
+pub struct Feeds {
+    pub rss: Rendered,
+    pub atom: Rendered,
+    pub json: Rendered,
+}
+
+/// What tells one published feed from another: its title and where each format lives.
+pub(crate) struct Meta {
+    pub title: String,
+    pub rss: String,
+    pub atom: String,
+    pub json: String,
+    /// RFC 5005 links: (rel, the same page in RSS, Atom, JSON Feed).
+    pub paging: Vec<(&'static str, [String; 3])>,
+    /// Whether this is an archive page (`<fh:archive/>`).
+    pub archive: bool,
+}
+
+/// RFC 5005's namespace for `<fh:archive/>`.
+const FH: &str = "http://purl.org/syndication/history/1.0";
+
+/// The archive page of `day` in the three formats.
+fn archive_hrefs(settings: &Settings, day: NaiveDate) -> [String; 3] {
+    ["xml", "atom", "json"].map(|ext| settings.link(&format!("archive/{day}.{ext}")))
+}
+
+impl Meta {
+    fn main(settings: &Settings) -> Meta {
+        Meta {
+            title: settings.title.clone(),
+            rss: settings.link("feed.xml"),
+            atom: settings.link("atom.xml"),
+            json: settings.link("feed.json"),
+            paging: Vec::new(),
+            archive: false,
+        }
+    }
+
+    fn tag(settings: &Settings, tag: &str) -> Meta {
+        let at = |ext: &str| settings.link_segments(&["tags", &format!("{tag}.{ext}")]);
+        Meta {
+            title: format!("{} \u{2014} {tag}", settings.title),
+            rss: at("xml"),
+            atom: at("atom"),
+            json: at("json"),
+            paging: Vec::new(),
+            archive: false,
+        }
+    }
+
+    fn source(settings: &Settings, name: &str) -> Meta {
+        let rss = settings.link_segments(&["sources", &format!("{name}.xml")]);
+        Meta {
+            title: format!("{} \u{2014} {name}", settings.title),
+            atom: rss.clone(),
+            json: rss.clone(),
+            rss,
+            paging: Vec::new(),
+            archive: false,
+        }
+    }
+}
+
+/// Renders `stories` (newest first) into a snapshot. `stories` may reach further back than
+/// `max_items` (see [`Settings::window`]): the main feeds take the newest `max_items`, each tag
+/// and source feed the newest `max_items` of its own.
+pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
+    let main: Vec<&Story> = stories.iter().take(settings.max_items).collect();
+    let mut main_meta = Meta::main(settings);
+    // Older stories stay reachable: the archive page of the oldest story's day holds it and the
+    // ones reported earlier that day, and links further back.
+    if let Some(oldest) = main.last() {
+        let day = oldest.published.date_naive();
+        main_meta
+            .paging
+            .push(("prev-archive", archive_hrefs(settings, day)));
+    }
+    let Feeds { rss, atom, json } = feeds(&main, settings, &main_meta);
+    let html = finish(
+        html::render(&main, settings),
+        newest(&main),
+        "text/html; charset=utf-8",
+        settings,
+    );
+    let opml = finish(
+        opml::render(settings, newest(&main)),
+        newest(&main),
+        "text/x-opml; charset=utf-8",
+        settings,
+    );
+    let mut tags = BTreeMap::new();
+    for tag in settings.source_tags.values().flatten() {
+        if tags.contains_key(tag) {
+            continue;
+        }
+        let selected = select(stories, settings, |s| {
+            tags_of(s, settings).contains(&tag.as_str())
+        });
+        tags.insert(
+            tag.clone(),
+            feeds(&selected, settings, &Meta::tag(settings, tag)),
+        );
+    }
+    let sources = settings
+        .source_tags
+        .keys()
+        .map(|name| {
+            let selected = select(stories, settings, |s| {
+                s.copies.iter().any(|c| &c.source == name)
+            });
+            let meta = Meta::source(settings, name);
+            let updated = newest(&selected);
+            let body = rss_of(&selected, settings, &meta, updated);
+            let rendered = with_hub(
+                finish(body, updated, RSS_TYPE, settings),
+                settings,
+                &meta.rss,
+            );
+            (name.clone(), rendered)
+        })
+        .collect();
+    Snapshot {
+        rss,
+        atom,
+        json,
+        html,
+        opml,
+        tags,
+        sources,
+        settings: std::sync::Arc::new(settings.clone()),
+        stories: main.len(),
+    }
+}
+
+/// One archive page (RFC 5005): the stories first reported on `day`, newest first, in the
+/// format of `ext` (`xml`, `atom` or `json`), linked to the nearest older and newer pages that
+/// exist and to the current feed. `None` for an unknown format.
+pub fn archive(
+    stories: &[Story],
+    settings: &Settings,
+    day: NaiveDate,
+    older: Option<NaiveDate>,
+    newer: Option<NaiveDate>,
+    ext: &str,
+) -> Option<Rendered> {
+    let [rss_href, atom_href, json_href] = archive_hrefs(settings, day);
+    let mut paging = vec![(
+        "current",
+        [
+            settings.link("feed.xml"),
+            settings.link("atom.xml"),
+            settings.link("feed.json"),
+        ],
+    )];
+    if let Some(d) = older {
+        paging.push(("prev-archive", archive_hrefs(settings, d)));
+    }
+    if let Some(d) = newer {
+        paging.push(("next-archive", archive_hrefs(settings, d)));
+    }
+    let meta = Meta {
+        title: format!("{} \u{2014} {day}", settings.title),
+        rss: rss_href,
+        atom: atom_href,
+        json: json_href,
+        paging,
+        archive: true,
+    };
+    let stories: Vec<&Story> = stories.iter().collect();
+    let updated = newest(&stories);
+    let (body, content_type) = match ext {
+        "xml" => (rss_of(&stories, settings, &meta, updated), RSS_TYPE),
+        "atom" => (
+            atom_of(&stories, settings, &meta, updated),
+            "application/atom+xml; charset=utf-8",
+        ),
+        "json" => (
+            json_feed::render(&stories, settings, &meta),
+            "application/feed+json; charset=utf-8",
+        ),
+        _ => return None,
+    };
+    let self_url = match ext {
+        "xml" => &meta.rss,
+        "atom" => &meta.atom,
+        _ => &meta.json,
+    };
+    Some(with_hub(
+        finish(body, updated, content_type, settings),
+        settings,
+        self_url,
+    ))
+}
+
+const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
+
+fn select<'a>(
+    stories: &'a [Story],
+    settings: &Settings,
+    keep: impl Fn(&Story) -> bool,
+) -> Vec<&'a Story> {
+    stories
+        .iter()
+        .filter(|s| keep(s))
+        .take(settings.max_items)
+        .collect()
+}
+
+/// When the newest of `stories` last changed. An empty feed has never changed: the Unix epoch
+/// keeps its bytes, and so its ETag, the same on every render (the clock would change them and
+/// ping WebSub subscribers for nothing).
+fn newest(stories: &[&Story]) -> DateTime<Utc> {
+    stories
+        .iter()
+        .map(|s| s.updated)
+        .max()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn feeds(stories: &[&Story], settings: &Settings, meta: &Meta) -> Feeds {
+    let updated = newest(stories);
+    let finish = |body, content_type, self_url: &str| {
+        with_hub(
+            finish(body, updated, content_type, settings),
+            settings,
+            self_url,
+        )
+    };
+    Feeds {
+        rss: finish(
+            rss_of(stories, settings, meta, updated),
+            RSS_TYPE,
+            &meta.rss,
+        ),
+        atom: finish(
+            atom_of(stories, settings, meta, updated),
+            "application/atom+xml; charset=utf-8",
+            &meta.atom,
+        ),
+        json: finish(
+            json_feed::render(stories, settings, meta),
+            "application/feed+json; charset=utf-8",
+            &meta.json,
+        ),
+    }
+}
+
+fn finish(
+    body: String,
+    updated: DateTime<Utc>,
+    content_type: &'static str,
+    settings: &Settings,
+) -> Rendered {
     let mut hasher = SipHasher13::new();
     hasher.write(body.as_bytes());
     let h = hasher.finish128();
-    let gzip = gzip(body.as_bytes());
-    Rendered {
+    let mut doc = Rendered {
         etag: format!("\"{:016x}{:016x}\"", h.h1, h.h2),
         last_modified: httpdate::fmt_http_date(updated.into()),
+        gzip: gzip(body.as_bytes()),
+        brotli: brotli(body.as_bytes()),
         body: Bytes::from(body),
-        gzip,
         content_type,
+        cache_control: format!("public, max-age={}", settings.max_age.as_secs()),
+        link: None,
+        self_url: None,
+        headers: axum::http::HeaderMap::new(),
+    };
+    doc.build_headers();
+    doc
+}
+
+/// Adds the WebSub `Link` header (hub and self) to a rendered feed when a hub is configured.
+fn with_hub(mut doc: Rendered, settings: &Settings, self_url: &str) -> Rendered {
+    doc.self_url = Some(self_url.to_string());
+    if let Some(hub) = &settings.websub_hub {
+        doc.link = Some(format!("<{hub}>; rel=\"hub\", <{self_url}>; rel=\"self\""));
+        doc.build_headers();
     }
+    doc
+}
+
+/// The hub link feeds carry in their bodies.
+fn hub_link(settings: &Settings) -> Option<atom_syndication::Link> {
+    settings
+        .websub_hub
+        .as_ref()
+        .map(|hub| atom_syndication::Link {
+            href: hub.to_string(),
+            rel: "hub".into(),
+            ..Default::default()
+        })
+}
+
+/// Quality 9 rather than 11: nearly as small, several times faster, and it runs on every change.
+fn brotli(body: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    {
+        let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+        // Writing to a Vec cannot fail.
+        let _ = encoder.write_all(body);
+    }
+    Bytes::from(out)
 }
 
 fn gzip(body: &[u8]) -> Bytes {
@@ -119,7 +484,7 @@ fn gzip(body: &[u8]) -> Bytes {
 }
 
 /// The "From X. Also reported by: Y, Z." paragraph that ends every description.
-fn sources_paragraph(story: &Story) -> String {
+pub(crate) fn sources_paragraph(story: &Story) -> String {
     let sources = story.sources();
     let link = |c: &crate::model::Copy| match &c.link {
         Some(href) => format!(
@@ -153,7 +518,7 @@ fn description(story: &Story) -> String {
     format!("{body}{}", sources_paragraph(story))
 }
 
-fn tags<'a>(story: &Story, settings: &'a Settings) -> Vec<&'a str> {
+pub(crate) fn tags_of<'a>(story: &Story, settings: &'a Settings) -> Vec<&'a str> {
     let mut tags: Vec<&str> = Vec::new();
     for copy in story.sources() {
         for tag in settings.source_tags.get(&copy.source).into_iter().flatten() {
@@ -165,7 +530,7 @@ fn tags<'a>(story: &Story, settings: &'a Settings) -> Vec<&'a str> {
     tags
 }
 
-fn rss(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> String {
+fn rss_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTime<Utc>) -> String {
     let items = stories
         .iter()
         .map(|story| {
@@ -184,7 +549,23 @@ fn rss(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> String
                 pub_date: Some(story.published.to_rfc2822()),
                 source: leader,
                 content: story.content.clone(),
-                categories: tags(story, settings)
+                // RSS allows one enclosure per item; the first is the episode.
+                enclosure: story.enclosures.first().map(|e| rss::Enclosure {
+                    url: e.url.clone(),
+                    length: e.length.unwrap_or(0).to_string(),
+                    mime_type: e
+                        .mime_type
+                        .clone()
+                        .unwrap_or_else(|| "application/octet-stream".into()),
+                }),
+                // `<author>` must be an e-mail address; names go in `dc:creator`.
+                dublin_core_ext: (!story.authors.is_empty()).then(|| {
+                    rss::extension::dublincore::DublinCoreExtension {
+                        creators: story.authors.clone(),
+                        ..Default::default()
+                    }
+                }),
+                categories: tags_of(story, settings)
                     .into_iter()
                     .map(|t| rss::Category {
                         name: t.to_string(),
@@ -196,22 +577,47 @@ fn rss(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> String
         })
         .collect();
     let channel = rss::Channel {
-        title: settings.title.clone(),
+        title: meta.title.clone(),
         link: settings.base_url.to_string(),
         description: settings.description.clone(),
         last_build_date: Some(updated.to_rfc2822()),
         generator: Some(format!("feedmerge {}", env!("CARGO_PKG_VERSION"))),
         atom_ext: Some(rss::extension::atom::AtomExtension {
-            links: vec![atom_syndication::Link {
-                href: settings.link("feed.xml"),
+            links: std::iter::once(atom_syndication::Link {
+                href: meta.rss.clone(),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Default::default()
-            }],
+            })
+            .chain(
+                meta.paging
+                    .iter()
+                    .map(|(rel, [href, _, _])| atom_syndication::Link {
+                        href: href.clone(),
+                        rel: (*rel).into(),
+                        mime_type: Some("application/rss+xml".into()),
+                        ..Default::default()
+                    }),
+            )
+            .chain(hub_link(settings))
+            .collect(),
         }),
         items,
         ..Default::default()
     };
+    let mut channel = channel;
+    if meta.archive {
+        channel.namespaces.insert("fh".into(), FH.into());
+        let archive = rss::extension::Extension {
+            name: "fh:archive".into(),
+            ..Default::default()
+        };
+        channel
+            .extensions
+            .entry("fh".into())
+            .or_default()
+            .insert("archive".into(), vec![archive]);
+    }
     channel.to_string()
 }
 
@@ -220,7 +626,7 @@ fn fixed(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.with_nanosecond(0).unwrap_or(t).fixed_offset()
 }
 
-fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> String {
+fn atom_of(stories: &[&Story], settings: &Settings, meta: &Meta, updated: DateTime<Utc>) -> String {
     use atom_syndication as a;
     let entries = stories
         .iter()
@@ -231,6 +637,15 @@ fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> Strin
                     href: href.clone(),
                     rel: "alternate".into(),
                     mime_type: Some("text/html".into()),
+                    ..Default::default()
+                });
+            }
+            for e in &story.enclosures {
+                links.push(a::Link {
+                    href: e.url.clone(),
+                    rel: "enclosure".into(),
+                    mime_type: e.mime_type.clone(),
+                    length: e.length.map(|n| n.to_string()),
                     ..Default::default()
                 });
             }
@@ -268,7 +683,7 @@ fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> Strin
                         ..Default::default()
                     })
                     .collect(),
-                categories: tags(story, settings)
+                categories: tags_of(story, settings)
                     .into_iter()
                     .map(|t| a::Category {
                         term: t.to_string(),
@@ -288,13 +703,13 @@ fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> Strin
         })
         .collect();
     let feed = a::Feed {
-        title: a::Text::plain(settings.title.clone()),
+        title: a::Text::plain(meta.title.clone()),
         subtitle: Some(a::Text::plain(settings.description.clone())),
-        id: settings.link("atom.xml"),
+        id: meta.atom.clone(),
         updated: fixed(updated),
         links: vec![
             a::Link {
-                href: settings.link("atom.xml"),
+                href: meta.atom.clone(),
                 rel: "self".into(),
                 mime_type: Some("application/atom+xml".into()),
                 ..Default::default()
@@ -304,7 +719,16 @@ fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> Strin
                 rel: "alternate".into(),
                 ..Default::default()
             },
-        ],
+        ]
+        .into_iter()
+        .chain(meta.paging.iter().map(|(rel, [_, href, _])| a::Link {
+            href: href.clone(),
+            rel: (*rel).into(),
+            mime_type: Some("application/atom+xml".into()),
+            ..Default::default()
+        }))
+        .chain(hub_link(settings))
+        .collect(),
         generator: Some(a::Generator {
             value: "feedmerge".into(),
             version: Some(env!("CARGO_PKG_VERSION").into()),
@@ -313,5 +737,20 @@ fn atom(stories: &[Story], settings: &Settings, updated: DateTime<Utc>) -> Strin
         entries,
         ..Default::default()
     };
+    let mut feed = feed;
+    if meta.archive {
+        feed.namespaces.insert("fh".into(), FH.into());
+        let archive = a::extension::Extension {
+            name: "fh:archive".into(),
+            ..Default::default()
+        };
+        feed.extensions
+            .entry("fh".into())
+            .or_default()
+            .insert("archive".into(), vec![archive]);
+    }
     feed.to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,14 +3,20 @@
 
 mod support;
 
+mod archive;
 mod cli;
+mod clients;
 mod corpus;
 mod daemon;
 mod dedup_fixtures;
 mod demo;
 mod feeds;
 mod hostile;
+mod opml;
 mod ops;
+mod page;
 mod pipeline;
 mod polite;
+mod publish;
 mod rules;
+mod websub;

@@ -387,6 +387,24 @@ password = "wrong-{password}"
     );
 
     let (_, export, _) = run_cli(&["-c", config.to_str().unwrap(), "export"]);
+    // What a running daemon serves: the status, the OPML export, the metrics, the feed.
+    let daemon = crate::support::process::Daemon::spawn_with_env(
+        &["-c", config.to_str().unwrap(), "run"],
+        &[
+            ("FEEDMERGE_TEST_PASSWORD", std::ffi::OsStr::new(password)),
+            ("CREDENTIALS_DIRECTORY", creds.as_os_str()),
+        ],
+    );
+    let served: Vec<(&str, String)> = ["status", "sources.opml", "metrics", "feed.xml", ""]
+        .iter()
+        .map(|path| {
+            let (_, _, body) = get(&daemon.url(path), &[]).expect("served");
+            (*path, String::from_utf8_lossy(&body).into_owned())
+        })
+        .collect();
+    assert!(served[1].1.contains("xmlUrl="), "{}", served[1].1);
+    let daemon_log = daemon.stderr();
+    drop(daemon);
     let (_, check, check_err) = run_cli(&["-c", config.to_str().unwrap(), "check"]);
     let status = std::process::Command::new(crate::support::process::BIN)
         .args(["-c", config.to_str().unwrap(), "status", "--json"])
@@ -403,10 +421,18 @@ password = "wrong-{password}"
             ("export", &export),
             ("check", &check),
             ("check errors", &check_err),
+            ("status", &status),
+            ("daemon log", &daemon_log),
         ] {
             assert!(
                 !text.contains(secret),
                 "the secret appears in {what}:\n{text}"
+            );
+        }
+        for (path, text) in &served {
+            assert!(
+                !text.contains(secret),
+                "the secret appears in /{path}:\n{text}"
             );
         }
     }

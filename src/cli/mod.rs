@@ -3,6 +3,7 @@
 
 mod backup;
 mod explain;
+mod import_opml;
 mod pairs;
 mod preview;
 
@@ -85,6 +86,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add the feeds of a feed reader's OPML export to the config file (comments and layout
+    /// kept; feeds already listed skipped) and print what was added.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
     /// Merge built-in demo feeds and serve the result (no network or config needed).
     Demo {
         /// Where to serve the merged feed.
@@ -142,6 +149,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         pairs::run(stdin, std::io::BufWriter::new(stdout), &settings)
             .map_err(|e| Failure::Other(anyhow::anyhow!("pairs: {e}")))?;
         return Ok(());
+    }
+    if let Command::ImportOpml { file } = &cli.command {
+        return import_opml::run(&cli.config, file);
     }
     if let Command::Check = cli.command {
         let config = Config::load(&cli.config)?;
@@ -208,7 +218,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let config = Config::load(&cli.config).ok();
                 preview::run(&feed, json, config.as_ref()).await
             }
-            Command::Check | Command::Pairs => Ok(()),
+            Command::Check | Command::Pairs | Command::ImportOpml { .. } => Ok(()),
         }
     })
 }

@@ -61,6 +61,7 @@ fn entry(key: &str, source: &str, title: &str, summary: Option<&str>) -> Entry {
         summary,
         content: None,
         authors: Vec::new(),
+        enclosures: Vec::new(),
         categories: Vec::new(),
         published: Utc::now(),
         priority: 0,
@@ -86,6 +87,7 @@ pub fn judge(
             summary: first.summary.clone(),
             content: None,
             authors: Vec::new(),
+            enclosures: Vec::new(),
             published: first.published,
             updated: first.published,
             copies: vec![Copy {

@@ -41,11 +41,16 @@ pub struct Config {
 pub struct Publish {
     /// A story is published once this many different sources carried it.
     pub min_sources: usize,
+    /// WebSub hub the feeds advertise and the daemon notifies after each change.
+    pub websub_hub: Option<Url>,
 }
 
 impl Default for Publish {
     fn default() -> Self {
-        Publish { min_sources: 1 }
+        Publish {
+            min_sources: 1,
+            websub_hub: None,
+        }
     }
 }
 
@@ -263,6 +268,11 @@ fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
                 1
             }
         },
+        websub_hub: raw.publish.websub_hub.as_ref().and_then(|s| {
+            parse_http_url(s.get_ref())
+                .map_err(|why| problems.at(s.span(), format!("`websub_hub`: {why}")))
+                .ok()
+        }),
     };
     let sources = validate_sources(raw.sources, poll.interval, problems);
     let dedup = validate_dedup(&raw.dedup, problems);

@@ -17,6 +17,7 @@ fn entry(key: &str, source: &str, url: Option<&str>, title: &str, hour: i64) -> 
         summary: None,
         content: None,
         authors: vec![],
+        enclosures: vec![],
         categories: vec![],
         published: Utc.with_ymd_and_hms(2025, 11, 26, 0, 0, 0).unwrap()
             + chrono::Duration::hours(hour),
@@ -34,6 +35,7 @@ fn remember(index: &mut Memory, id: u64, e: &Entry) {
         summary: None,
         content: None,
         authors: vec![],
+        enclosures: vec![],
         published: e.published,
         updated: e.published,
         copies: vec![Copy {

@@ -5,6 +5,7 @@
 //! been resolved, so nothing it removes can be re-introduced.
 
 pub mod canonical_url;
+pub mod enclosure;
 pub mod text;
 pub mod title;
 
@@ -127,6 +128,7 @@ fn normalize_entry(
             .map(|c| text::plain_text(c.label.as_deref().unwrap_or(&c.term)))
             .filter(|c| !c.is_empty())
             .collect(),
+        enclosures: enclosure::enclosures(raw, &entry_base),
         published,
         priority: source.priority,
         signature,

@@ -6,6 +6,7 @@
 //! its new ETag) or none of them. Only the ingest task writes; [`Store::flush`] after every batch
 //! makes it durable (sled otherwise loses up to 500 ms of writes on `kill -9`).
 
+mod archive;
 mod keys;
 mod txn;
 

@@ -14,6 +14,7 @@ fn story(id: u64, hour: i64) -> Story {
         summary: None,
         content: None,
         authors: vec![],
+        enclosures: vec![],
         published,
         updated: published,
         copies: vec![crate::model::Copy {

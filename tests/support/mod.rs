@@ -5,6 +5,7 @@
 
 pub mod origin;
 pub mod process;
+pub mod tools;
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,8 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Optio
     }
 }
 
-/// A blocking HTTP GET with extra headers: (status, headers, body). Used against the daemon
+/// A blocking HTTP GET with extra headers: (status, headers, body), the body as sent (never
+/// decompressed here). Used against the daemon
 /// under test from synchronous tests.
 pub fn get(
     url: &str,
@@ -36,6 +38,8 @@ pub fn get(
     runtime.block_on(async {
         let client = reqwest::Client::builder()
             .no_gzip()
+            .no_brotli()
+            .no_deflate()
             .timeout(Duration::from_secs(5))
             .build()
             .ok()?;

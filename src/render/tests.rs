@@ -1,0 +1,37 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::*;
+
+fn settings() -> Settings {
+    Settings {
+        title: "T".into(),
+        description: "D".into(),
+        base_url: Url::parse("https://news.example/").unwrap(),
+        max_items: 10,
+        min_sources: 1,
+        source_tags: HashMap::from([("A".to_string(), vec!["world".to_string()])]),
+        sources: vec![("A".into(), "https://a.example/feed".into())],
+        max_age: Duration::from_secs(60),
+        websub_hub: None,
+    }
+}
+
+#[test]
+fn an_empty_render_is_the_same_bytes_every_time() {
+    let s = settings();
+    let (a, b) = (render(&[], &s), render(&[], &s));
+    let etags = |snap: &Snapshot| snap.feeds().map(|f| f.etag.clone()).collect::<Vec<_>>();
+    assert_eq!(etags(&a), etags(&b));
+    assert_eq!(a.feeds().count(), 3 + 3 + 1);
+    assert_eq!(a.rss.last_modified, "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+#[test]
+fn names_in_links_are_percent_encoded() {
+    let s = settings();
+    assert_eq!(
+        s.link_segments(&["sources", "Bay Post/EU.xml"]),
+        "https://news.example/sources/Bay%20Post%2FEU.xml"
+    );
+}

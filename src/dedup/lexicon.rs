@@ -20,10 +20,11 @@ pub static STOPWORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLo
         .collect()
 });
 
-/// Word → its canonical synonym.
-pub static SYNONYMS: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+/// A file of "canonical alias alias ..." lines as alias → canonical (the canonical word maps
+/// to itself; the first line to name a word wins).
+fn canonical_map(text: &'static str) -> HashMap<&'static str, &'static str> {
     let mut map = HashMap::new();
-    for line in lines(include_str!("lexicon/synonyms.txt")) {
+    for line in lines(text) {
         let mut words = line.split_whitespace();
         if let Some(canonical) = words.next() {
             map.insert(canonical, canonical);
@@ -33,22 +34,15 @@ pub static SYNONYMS: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::n
         }
     }
     map
-});
+}
+
+/// Word → its canonical synonym.
+pub static SYNONYMS: LazyLock<HashMap<&'static str, &'static str>> =
+    LazyLock::new(|| canonical_map(include_str!("lexicon/synonyms.txt")));
 
 /// Place name, alias or demonym → canonical place (multi-word names joined with '-').
-pub static PLACES: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
-    let mut map = HashMap::new();
-    for line in lines(include_str!("lexicon/places.txt")) {
-        let mut words = line.split_whitespace();
-        if let Some(canonical) = words.next() {
-            map.insert(canonical, canonical);
-            for w in words {
-                map.entry(w).or_insert(canonical);
-            }
-        }
-    }
-    map
-});
+pub static PLACES: LazyLock<HashMap<&'static str, &'static str>> =
+    LazyLock::new(|| canonical_map(include_str!("lexicon/places.txt")));
 
 /// Word → (scale, class) on a polarity scale.
 pub static POLARITY: LazyLock<HashMap<&'static str, (u8, u8)>> = LazyLock::new(|| {

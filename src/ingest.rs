@@ -62,6 +62,8 @@ pub struct Ingested {
     pub filtered: Vec<String>,
     /// Entries older than `[store] max_age`, ignored.
     pub expired: usize,
+    /// The dedup layer of each join.
+    pub joined_by: Vec<Layer>,
 }
 
 impl Ingested {
@@ -126,10 +128,16 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                     next_prune = now + chrono::Duration::hours(1);
                 }
                 let worker = store.clone();
+                let gauges = metrics.clone();
                 let checked = tokio::task::spawn_blocking(move || {
                     worker.health_check()?;
                     match prune {
-                        Some(settings) => maintain(&worker, &settings, now),
+                        Some(settings) => {
+                            let removed = maintain(&worker, &settings, now)?;
+                            gauges.stored_stories.set(worker.story_count()? as i64);
+                            gauges.store_bytes.set(worker.size_on_disk()? as i64);
+                            Ok::<_, StoreError>(removed)
+                        }
                         None => Ok(0),
                     }
                 })
@@ -189,6 +197,13 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                 for rule in &done.filtered {
                     metrics.count_filtered(rule);
                 }
+                for layer in &done.joined_by {
+                    metrics.count_join(&layer.to_string());
+                }
+                // Kept current between the hourly exact counts.
+                metrics
+                    .stored_stories
+                    .inc_by(done.new_stories as i64 - done.merged as i64);
                 if done.changed() {
                     published = publish(&store, render, &snapshots).await;
                     metrics.published.set(published as i64);
@@ -332,6 +347,7 @@ pub fn apply(
                     merge(&mut story, other, now);
                     done.merged += 1;
                 }
+                done.joined_by.push(layer);
                 join(&mut story, copy_of(entry, layer, score, reason), entry, now);
                 txn.update_story(old_published, &story)?;
                 record(&mut txn, entry, &story, now)?;

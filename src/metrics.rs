@@ -5,6 +5,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 type Labels = Vec<(String, String)>;
@@ -20,6 +21,15 @@ pub struct Metrics {
     pub polls: Family<Labels, Counter>,
     /// Stories in the published feed right now.
     pub published: Gauge,
+    /// How long fetches take, in seconds (every outcome).
+    pub fetch_seconds: Histogram,
+    /// Body bytes received (after decompression).
+    pub fetched_bytes: Counter,
+    /// Copies joined to a story, by the dedup layer that matched.
+    pub joins: Family<Labels, Counter>,
+    /// Stories stored and the store's size on disk, refreshed hourly.
+    pub stored_stories: Gauge,
+    pub store_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -41,8 +51,43 @@ impl Default for Metrics {
             "Stories in the published feed",
             published.clone(),
         );
+        let fetch_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 14));
+        let fetched_bytes = Counter::default();
+        let joins = Family::<Labels, Counter>::default();
+        let stored_stories = Gauge::default();
+        let store_bytes = Gauge::default();
+        registry.register(
+            "fetch_duration_seconds",
+            "Time a fetch took",
+            fetch_seconds.clone(),
+        );
+        registry.register(
+            "fetched_bytes",
+            "Feed bytes received",
+            fetched_bytes.clone(),
+        );
+        registry.register(
+            "dedup_joins",
+            "Copies joined to a story, by layer",
+            joins.clone(),
+        );
+        registry.register(
+            "stored_stories",
+            "Stories in the store",
+            stored_stories.clone(),
+        );
+        registry.register(
+            "store_size_bytes",
+            "The store's size on disk",
+            store_bytes.clone(),
+        );
         Metrics {
             registry,
+            fetch_seconds,
+            fetched_bytes,
+            joins,
+            stored_stories,
+            store_bytes,
             entries,
             filtered,
             polls,
@@ -63,6 +108,12 @@ impl Metrics {
     pub fn count_filtered(&self, rule: &str) {
         self.filtered
             .get_or_create(&vec![("rule".into(), rule.into())])
+            .inc();
+    }
+
+    pub fn count_join(&self, layer: &str) {
+        self.joins
+            .get_or_create(&vec![("layer".into(), layer.into())])
             .inc();
     }
 

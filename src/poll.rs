@@ -78,6 +78,7 @@ pub async fn poll_once(
     let mut retry_after = None;
     let limits = fetcher.schedule_limits();
     let turn = fetcher.host_turn(&source.url).await;
+    let started = std::time::Instant::now();
     // A feed that moved permanently is fetched where it lives now.
     let target = state
         .moved_to
@@ -88,6 +89,12 @@ pub async fn poll_once(
         .fetch(&target, &source.fetch, &state.validators)
         .await;
     drop(turn);
+    metrics
+        .fetch_seconds
+        .observe(started.elapsed().as_secs_f64());
+    if let Ok(Fetched::Fresh { body, .. }) = &fetched {
+        metrics.fetched_bytes.inc_by(body.len() as u64);
+    }
     let (entries, mut outcome) = match fetched {
         Ok(Fetched::NotModified {
             validators,

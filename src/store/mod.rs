@@ -334,6 +334,10 @@ impl Store {
         Ok(removed)
     }
 
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     /// A cheap read that fails when the store does.
     pub fn health_check(&self) -> Result<(), StoreError> {
         self.tree.get(keys::VERSION)?;

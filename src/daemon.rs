@@ -295,6 +295,22 @@ impl Pollers {
     }
 }
 
+/// A progress bar for `once` on a terminal; hidden when stderr is a pipe or a file (logs,
+/// systemd, tests), where it would only add noise.
+fn progress_bar(total: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || total < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} sources  {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
 fn stored_state(store: &Store, source: &Source) -> PollState {
     store
         .poll_state(source.url.as_str())
@@ -351,13 +367,19 @@ pub async fn once(config: Config) -> Result<Vec<OnceReport>, Failure> {
         });
     }
     drop(batches_tx);
+    let progress = progress_bar(polls.len());
     let mut reports = Vec::new();
     while let Some(report) = polls.join_next().await {
         match report {
-            Ok(r) => reports.push(r),
+            Ok(r) => {
+                progress.set_message(r.source.clone());
+                progress.inc(1);
+                reports.push(r);
+            }
             Err(e) => return Err(Failure::Other(anyhow::anyhow!("poll task failed: {e}"))),
         }
     }
+    progress.finish_and_clear();
     match ingest_task.await {
         Ok(Ok(())) => Ok(reports),
         Ok(Err(e)) => Err(Failure::Store(format!("could not flush the store: {e}"))),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -29,18 +29,6 @@ use crate::systemd::{self, Health};
 /// Queue depth between pollers and ingest: enough to keep ingest busy, small enough that a slow
 /// disk slows the pollers down instead of buffering without bound.
 const BATCH_QUEUE: usize = 64;
-
-/// Opens the store off the async threads, mapping failures to their exit codes.
-pub async fn open_store(path: &Path) -> Result<Store, Failure> {
-    let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || Store::open(&path))
-        .await
-        .map_err(|e| Failure::Other(anyhow::anyhow!("store task failed: {e}")))?
-        .map_err(|e| match e {
-            OpenError::Locked(_) => Failure::StoreLocked(e.to_string()),
-            OpenError::Unusable { .. } => Failure::Store(e.to_string()),
-        })
-}
 
 /// How the daemon is driven from outside: when to stop, when to reload, and from where.
 pub struct Control<S> {
@@ -104,7 +92,6 @@ pub async fn run<S: Future<Output = ()>>(
     let mut pollers = Pollers {
         store: store.clone(),
         fetcher,
-        poll: config.poll.clone(),
         permits: Arc::new(Semaphore::new(config.poll.concurrency)),
         batches: batches_tx,
         metrics: metrics.clone(),
@@ -225,7 +212,6 @@ impl Server {
 struct Pollers {
     store: Store,
     fetcher: Fetcher,
-    poll: crate::config::Poll,
     permits: Arc<Semaphore>,
     batches: mpsc::Sender<Batch>,
     metrics: Arc<Metrics>,
@@ -281,7 +267,6 @@ impl Pollers {
     fn set_poll(&mut self, poll: &crate::config::Poll) -> Result<(), Failure> {
         self.fetcher = Fetcher::new(Limits::from(poll))?;
         self.permits = Arc::new(Semaphore::new(poll.concurrency));
-        self.poll = poll.clone();
         for (_, (_, stop)) in self.running.drain() {
             stop.cancel();
         }

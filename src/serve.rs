@@ -162,14 +162,7 @@ async fn story_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Respon
 async fn status(State(s): State<Shared>) -> Response {
     let sources = s.sources.borrow().clone();
     let store = s.store;
-    match tokio::task::spawn_blocking(move || crate::status::of(&store, &sources)).await {
-        Ok(Ok(statuses)) => match serde_json::to_vec_pretty(&statuses) {
-            Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        },
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-    }
+    from_store(move || crate::status::of(&store, &sources).map(Some), "").await
 }
 
 async fn metrics(State(s): State<Shared>) -> Response {
@@ -188,27 +181,39 @@ async fn dropped_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Resp
         return not_found("not a URL\n");
     };
     let store = s.store;
-    match tokio::task::spawn_blocking(move || store.dropped(&url)).await {
-        Ok(Ok(Some(record))) => match serde_json::to_vec_pretty(&record) {
-            Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        },
-        Ok(Ok(None)) => not_found("no filter dropped an entry with that link\n"),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-    }
+    from_store(
+        move || store.dropped(&url),
+        "no filter dropped an entry with that link\n",
+    )
+    .await
 }
 
 async fn lookup(store: Store, query: String) -> Response {
-    let found = tokio::task::spawn_blocking(move || crate::cli::find_story(&store, &query)).await;
-    match found {
-        Ok(Ok(Some(story))) => match serde_json::to_vec_pretty(&story) {
+    from_store(
+        move || crate::cli::find_story(&store, &query),
+        "no stored story has that id or link\n",
+    )
+    .await
+}
+
+/// Runs a store read off the async threads and answers with its result as JSON, `missing` as
+/// a 404 when it found nothing, or the error as a 500.
+async fn from_store<T, F>(read: F, missing: &'static str) -> Response
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce() -> Result<Option<T>, crate::store::StoreError> + Send + 'static,
+{
+    let failed = |e: &dyn std::fmt::Display| {
+        (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+    };
+    match tokio::task::spawn_blocking(read).await {
+        Ok(Ok(Some(value))) => match serde_json::to_vec_pretty(&value) {
             Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+            Err(e) => failed(&e),
         },
-        Ok(Ok(None)) => not_found("no stored story has that id or link\n"),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Ok(Ok(None)) => not_found(missing),
+        Ok(Err(e)) => failed(&e),
+        Err(e) => failed(&e),
     }
 }
 

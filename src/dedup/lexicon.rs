@@ -58,27 +58,47 @@ pub static POLARITY: LazyLock<HashMap<&'static str, (u8, u8)>> = LazyLock::new(|
     map
 });
 
-/// Names of the classes, for explanations: (scale, class) → "raise".
-pub fn polarity_name(scale: u8, class: u8) -> &'static str {
-    lines(include_str!("lexicon/polarity.txt"))
-        .nth(scale as usize)
-        .and_then(|line| line.split(" | ").nth(class as usize))
-        .and_then(|group| group.split_once(':'))
-        .map_or("?", |(name, _)| name.trim_start_matches(['!', '@']))
+/// What each line of `polarity.txt` says about its scale, parsed once: the guards ask for
+/// every pair of headlines they compare.
+struct Scale {
+    event: bool,
+    noun: bool,
+    classes: Vec<&'static str>,
 }
 
-/// Whether a scale sorts nouns (marked `@`) rather than verbs.
-pub fn is_noun_scale(scale: u8) -> bool {
+static SCALES: LazyLock<Vec<Scale>> = LazyLock::new(|| {
     lines(include_str!("lexicon/polarity.txt"))
-        .nth(scale as usize)
-        .is_some_and(|line| line.starts_with('@'))
+        .map(|line| Scale {
+            event: line.starts_with('!'),
+            noun: line.starts_with('@'),
+            classes: line
+                .split(" | ")
+                .map(|group| {
+                    group
+                        .split_once(':')
+                        .map_or("?", |(name, _)| name.trim_start_matches(['!', '@']))
+                })
+                .collect(),
+        })
+        .collect()
+});
+
+/// Names of the classes, for explanations: (scale, class) → "raise".
+pub fn polarity_name(scale: u8, class: u8) -> &'static str {
+    SCALES
+        .get(scale as usize)
+        .and_then(|s| s.classes.get(class as usize).copied())
+        .unwrap_or("?")
 }
 
 /// Whether a scale reports an event (marked `!`): one headline with it, one without, differ.
 pub fn is_event_scale(scale: u8) -> bool {
-    lines(include_str!("lexicon/polarity.txt"))
-        .nth(scale as usize)
-        .is_some_and(|line| line.starts_with('!'))
+    SCALES.get(scale as usize).is_some_and(|s| s.event)
+}
+
+/// Whether a scale sorts nouns (marked `@`) rather than verbs.
+pub fn is_noun_scale(scale: u8) -> bool {
+    SCALES.get(scale as usize).is_some_and(|s| s.noun)
 }
 
 /// Weekdays and months: two headlines naming different ones are about different days.

@@ -20,6 +20,9 @@ use crate::model::{EntryKey, StoryId};
 
 pub const VERSION: &[u8] = b"v";
 pub const ORDER_PREFIX: &[u8] = b"o";
+pub const STORY_PREFIX: &[u8] = b"s";
+pub const TITLE_PREFIX: &[u8] = b"t";
+pub const DROPPED_PREFIX: &[u8] = b"x";
 
 fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + rest.len());

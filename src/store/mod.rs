@@ -256,7 +256,7 @@ impl Store {
         let mut n = 0;
         for (prefix, end) in [
             (keys::POSTING_PREFIX.to_vec(), keys::postings_from(day)),
-            (b"t".to_vec(), keys::title(day, "")),
+            (keys::TITLE_PREFIX.to_vec(), keys::title(day, "")),
         ] {
             for item in self.tree.range(prefix..end) {
                 let (key, _) = item?;
@@ -323,7 +323,7 @@ impl Store {
             removed += 1;
         }
         if let Some(cutoff) = cutoff {
-            for item in self.tree.scan_prefix(b"x") {
+            for item in self.tree.scan_prefix(keys::DROPPED_PREFIX) {
                 let (key, value) = item?;
                 if decode::<DropRecord>(&key, &value).is_ok_and(|r| r.at < cutoff) {
                     batch.remove(key);
@@ -346,7 +346,7 @@ impl Store {
 
     /// Every stored story, in id order.
     pub fn stories(&self) -> impl Iterator<Item = Result<Story, StoreError>> + '_ {
-        self.tree.scan_prefix(b"s").map(|item| {
+        self.tree.scan_prefix(keys::STORY_PREFIX).map(|item| {
             let (key, value) = item?;
             decode(&key, &value)
         })

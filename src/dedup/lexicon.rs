@@ -40,6 +40,26 @@ fn canonical_map(text: &'static str) -> HashMap<&'static str, &'static str> {
 pub static SYNONYMS: LazyLock<HashMap<&'static str, &'static str>> =
     LazyLock::new(|| canonical_map(include_str!("lexicon/synonyms.txt")));
 
+/// Action word → the index of its action (a line of `actions.txt`).
+pub static ACTIONS: LazyLock<HashMap<&'static str, u8>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for (i, line) in lines(include_str!("lexicon/actions.txt")).enumerate() {
+        let words = line.split_once(':').map_or(line, |(_, w)| w);
+        for w in words.split_whitespace() {
+            map.entry(w).or_insert(i as u8);
+        }
+    }
+    map
+});
+
+/// The name of an action, for explanations ("approve").
+pub fn action_name(action: u8) -> &'static str {
+    lines(include_str!("lexicon/actions.txt"))
+        .nth(action as usize)
+        .and_then(|line| line.split_once(':'))
+        .map_or("?", |(name, _)| name)
+}
+
 /// Place name, alias or demonym → canonical place (multi-word names joined with '-').
 pub static PLACES: LazyLock<HashMap<&'static str, &'static str>> =
     LazyLock::new(|| canonical_map(include_str!("lexicon/places.txt")));
@@ -186,5 +206,8 @@ mod tests {
         assert_eq!(polarity_name(hold.0, hold.1), "flat");
         assert!(NEGATIONS.contains("not"));
         assert!(GENERIC.contains("morning briefing"));
+        assert_eq!(ACTIONS["scraps"], ACTIONS["cancelled"]);
+        assert_ne!(ACTIONS["approves"], ACTIONS["delays"]);
+        assert_eq!(action_name(ACTIONS["backs"]), "support");
     }
 }

@@ -10,7 +10,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 
 use super::lexicon::{
-    date_word, number_word, GENERIC, NEGATIONS, PLACES, POLARITY, STOPWORDS, SYNONYMS,
+    date_word, number_word, ACTIONS, GENERIC, NEGATIONS, PLACES, POLARITY, STOPWORDS, SYNONYMS,
 };
 use crate::normalize::{text, title};
 
@@ -31,6 +31,19 @@ pub struct Signature {
     /// (scale, class) of every polarity word, sorted.
     pub polarity: Vec<(u8, u8)>,
     pub negated: bool,
+    /// What the headline says someone did: the first word of `actions.txt` that follows a
+    /// subject (its line number), so "Senate approves transit plan" is "approve" and the
+    /// noun "plan" after it does not count. At most one.
+    #[serde(default)]
+    pub actions: Vec<u8>,
+    /// Content words before that action: who did it ("lawmakers" in "Lawmakers weigh plan"),
+    /// sorted; empty when the headline names no action.
+    #[serde(default)]
+    pub subject: Vec<String>,
+    /// The first content word after that action: what it was done to ("rates" in "Fed
+    /// raises rates").
+    #[serde(default)]
+    pub object: Option<String>,
     /// Most words capitalized: capitals say nothing about names then.
     pub title_case: bool,
     /// A recurring headline such as "Morning briefing".
@@ -45,7 +58,7 @@ pub struct Signature {
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
 static KIND_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(live|opinion|analysis|watch|video|podcast|breaking|update(?:\s*\d+)?|exclusive|factbox|explainer)\s*(?::|-|–|—|\|)\s*")
+    Regex::new(r"(?i)^\s*(live|opinion|analysis|watch|video|podcast|breaking|update(?:\s*\d+)?|exclusive|factbox|explainer|q&a)\s*(?::|-|–|—|\|)\s*")
         .expect("static regex")
 });
 static ACRONYM: LazyLock<Regex> =
@@ -93,6 +106,13 @@ impl Signature {
         let mut numbers = BTreeSet::new();
         let mut places = BTreeSet::new();
         let mut polarity = BTreeSet::new();
+        let mut subject = BTreeSet::new();
+        let acronyms: std::collections::HashSet<String> = RAW_WORD
+            .find_iter(rest)
+            .map(|m| m.as_str())
+            .filter(|w| w.chars().count() >= 2 && w.chars().all(char::is_uppercase))
+            .map(str::to_lowercase)
+            .collect();
         for token in &headline_tokens {
             let token = number_word(token).unwrap_or(token);
             if token.starts_with(|c: char| c.is_ascii_digit()) {
@@ -104,6 +124,23 @@ impl Signature {
             }
             if NEGATIONS.contains(token) {
                 sig.negated = true;
+            }
+            if !sig.actions.is_empty() && sig.object.is_none() && !PLACES.contains_key(token) {
+                let mut object = BTreeSet::new();
+                content_words(token, &mut object);
+                sig.object = object.into_iter().next();
+            } else if sig.actions.is_empty() {
+                match ACTIONS.get(token) {
+                    Some(action) if !subject.is_empty() => {
+                        sig.actions.push(*action);
+                        sig.subject = std::mem::take(&mut subject).into_iter().collect();
+                    }
+                    // "The WHO": an acronym is a name even where the word is a stopword.
+                    _ if acronyms.contains(token) => {
+                        subject.insert(token.to_string());
+                    }
+                    _ => content_words(token, &mut subject),
+                }
             }
             // A synonym shares its canonical word's polarity ("detains" is "arrests").
             let canonical = SYNONYMS.get(token).copied().unwrap_or(token);

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::lexicon::{is_event_scale, is_noun_scale, polarity_name};
+use super::lexicon::{action_name, is_event_scale, is_noun_scale, polarity_name};
 use super::signature::Signature;
 
 /// Thresholds of the similarity layer (`[dedup]` in the config).
@@ -132,7 +132,10 @@ pub fn compare(a: &Signature, b: &Signature, t: &Thresholds) -> Verdict {
     let by_summary = a.summary_words.len() >= MIN_SUMMARY_WORDS
         && b.summary_words.len() >= MIN_SUMMARY_WORDS
         && summary_score >= t.summary_threshold
-        && shared >= 1;
+        // Summaries alone do not make a story: boilerplate leads ("Shares of X slid...")
+        // recur under different headlines, so the headlines must at least be related.
+        && shared >= 2
+        && score >= t.related;
     let by_headline = shared >= t.min_shared && score >= t.threshold;
     let similar = by_headline || by_summary;
     if !similar {
@@ -157,7 +160,7 @@ pub fn compare(a: &Signature, b: &Signature, t: &Thresholds) -> Verdict {
 }
 
 /// The first guard that says the two headlines are different stories. With `wording` false
-/// only the factual guards (kind, numbers, days, places) run.
+/// only the factual guards (kind, numbers, days, places, who did what to what) run.
 fn guard(a: &Signature, b: &Signature, wording: bool) -> Option<String> {
     if a.kind != b.kind {
         return Some(format!(
@@ -180,6 +183,33 @@ fn guard(a: &Signature, b: &Signature, wording: bool) -> Option<String> {
     let only_b: Vec<&String> = b.places.iter().filter(|p| !a.places.contains(p)).collect();
     if !only_a.is_empty() && !only_b.is_empty() {
         return Some(format!("different places: {} vs {}", only_a[0], only_b[0]));
+    }
+    // Who did what to what: summaries that match under headlines naming different actors,
+    // actions or objects are boilerplate, not one story.
+    if !a.actions.is_empty()
+        && !b.actions.is_empty()
+        && !a.actions.iter().any(|x| b.actions.contains(x))
+    {
+        return Some(format!(
+            "different actions: {} vs {}",
+            action_name(a.actions[0]),
+            action_name(b.actions[0])
+        ));
+    }
+    if !a.subject.is_empty()
+        && !b.subject.is_empty()
+        && !a.subject.iter().any(|x| b.subject.contains(x))
+    {
+        return Some(format!(
+            "different subjects: {} vs {}",
+            a.subject.join(" "),
+            b.subject.join(" ")
+        ));
+    }
+    if let (Some(x), Some(y)) = (&a.object, &b.object) {
+        if !b.words.contains(x) && !a.words.contains(y) {
+            return Some(format!("different objects: {x} vs {y}"));
+        }
     }
     if !wording {
         return None;
@@ -330,6 +360,34 @@ mod tests {
             (
                 "Apple shares rise after strong earnings report",
                 "Apple shares fall after strong earnings report",
+            ),
+            (
+                "Senate approves transit plan today",
+                "Senate delays transit plan today",
+            ),
+            (
+                "Lawmakers weigh open-source license change",
+                "Mayor weighs open-source license change",
+            ),
+            (
+                "Q&A: Police warn of drought emergency in Kraków",
+                "Q&A: Hospitals warn of drought emergency in Lagos",
+            ),
+            (
+                "Researchers approve ban on single-use plastics",
+                "Researchers back ban on single-use plastics",
+            ),
+            (
+                "Central bank blocks water rationing in Zürich",
+                "Explainer: The WHO blocks water rationing in Zürich",
+            ),
+            (
+                "Hooli reports AI safety framework as prices climb",
+                "Governor reports AI safety framework as prices climb",
+            ),
+            (
+                "Governor launches battery breakthrough ahead of election",
+                "Q&A: Governor launches emissions targets ahead of election",
             ),
             (
                 "LIVE: Ukraine war latest news and updates",

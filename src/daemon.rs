@@ -319,8 +319,7 @@ pub async fn once(config: Config) -> Result<Vec<OnceReport>, Failure> {
     let fetcher = Fetcher::new(Limits::from(&config.poll))?;
     let render_settings = render::Settings::from_config(&config);
     let metrics = Arc::new(Metrics::default());
-    let (snapshots_tx, _snapshots) =
-        watch::channel(Arc::new(render::render(&[], &render_settings)));
+    let (snapshots_tx, _) = watch::channel(Arc::new(render::render(&[], &render_settings)));
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(BATCH_QUEUE);
     let (_live_tx, live_rx) = watch::channel(Arc::new(ingest::Live {
         ingest: ingest::Settings::from_config(&config),

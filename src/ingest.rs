@@ -88,8 +88,19 @@ pub struct Context {
     pub snapshots: watch::Sender<Arc<Snapshot>>,
 }
 
-/// Runs until every sender is dropped, then flushes. Publishes a new snapshot after each change,
-/// and between batches proves the store healthy (for the watchdog) and applies retention.
+/// At most one render per this long while polls keep arriving: a round over thousands of
+/// sources changes the feed thousands of times, and subscribers only see the last one anyway.
+const PUBLISH_GAP: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How many queued batches one flush may cover (group commit).
+const GROUP_MAX: usize = 64;
+
+/// Runs until every sender is dropped, then flushes. Publishes a new snapshot after changes
+/// (at most once per [`PUBLISH_GAP`]), and between batches proves the store healthy (for the
+/// watchdog) and applies retention.
+///
+/// Batches that are already queued when one arrives are stored together and made durable by
+/// one flush (group commit); each poller is answered only after that flush.
 pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(), StoreError> {
     let Context {
         store,
@@ -103,10 +114,11 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
     let mut failing: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut published = 0;
     let mut live_open = true;
+    let mut publisher = Publisher::default();
     loop {
         let current = live.borrow().clone();
         let (settings, render) = (&current.ingest, &current.render);
-        let batch = tokio::select! {
+        let first = tokio::select! {
             batch = batches.recv() => match batch {
                 Some(batch) => batch,
                 None => break,
@@ -116,9 +128,14 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                 if live_open {
                     // A reload: the feed's title, tags or size may have changed.
                     let fresh = live.borrow().clone();
-                    published = publish(&store, &fresh.render, &snapshots).await;
+                    published = publisher.publish(&store, &fresh.render, &snapshots).await;
                     metrics.published.set(published as i64);
                 }
+                continue;
+            }
+            () = publisher.due() => {
+                published = publisher.publish(&store, render, &snapshots).await;
+                metrics.published.set(published as i64);
                 continue;
             }
             _ = heartbeat.tick() => {
@@ -147,7 +164,7 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                         health.store_ok();
                         if removed > 0 {
                             tracing::info!(removed, "retention removed old stories");
-                            published = publish(&store, render, &snapshots).await;
+                            published = publisher.publish(&store, render, &snapshots).await;
                             metrics.published.set(published as i64);
                         }
                     }
@@ -157,62 +174,57 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                 continue;
             }
         };
-        let Batch {
-            source_name,
-            source_url,
-            entries,
-            state,
-            reply,
-        } = batch;
-        failing.insert(source_url.clone(), state.consecutive_failures > 0);
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match batches.try_recv() {
+                Ok(batch) => group.push(batch),
+                Err(_) => break,
+            }
+        }
+        let mut jobs = Vec::with_capacity(group.len());
+        let mut replies = Vec::with_capacity(group.len());
+        for batch in group {
+            failing.insert(
+                batch.source_url.clone(),
+                batch.state.consecutive_failures > 0,
+            );
+            replies.push((batch.source_name, batch.reply));
+            jobs.push((batch.source_url, batch.entries, batch.state));
+        }
         let worker_store = store.clone();
         let worker_settings = settings.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let done = apply(
-                &worker_store,
-                &source_url,
-                entries,
-                &state,
-                &worker_settings,
-                Utc::now(),
-            )?;
-            worker_store.flush()?;
-            Ok::<_, StoreError>(done)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            Err(StoreError::Decode {
-                key: "-".into(),
-                reason: format!("ingest task failed: {e}"),
-            })
-        });
-        match &result {
-            Ok(done) => {
-                health.store_ok();
-                tracing::debug!(source = %source_name, ?done, "batch stored");
-                metrics.count_entries("new", done.new_stories);
-                metrics.count_entries("joined", done.joined);
-                metrics.count_entries("seen", done.seen);
-                metrics.count_entries("filtered", done.filtered.len());
-                for rule in &done.filtered {
-                    metrics.count_filtered(rule);
+        let results =
+            tokio::task::spawn_blocking(move || store_group(&worker_store, jobs, &worker_settings))
+                .await
+                .unwrap_or_else(|e| {
+                    let failed = format!("ingest task failed: {e}");
+                    replies.iter().map(|_| Err(failed.clone())).collect()
+                });
+        let mut changed = false;
+        for ((source_name, reply), result) in replies.into_iter().zip(results) {
+            match &result {
+                Ok(done) => {
+                    health.store_ok();
+                    tracing::debug!(source = %source_name, ?done, "batch stored");
+                    count(&metrics, done);
+                    changed |= done.changed();
                 }
-                for layer in &done.joined_by {
-                    metrics.count_join(&layer.to_string());
-                }
-                // Kept current between the hourly exact counts.
-                metrics
-                    .stored_stories
-                    .inc_by(done.new_stories as i64 - done.merged as i64);
-                if done.changed() {
-                    published = publish(&store, render, &snapshots).await;
-                    metrics.published.set(published as i64);
-                }
+                Err(e) => tracing::error!(
+                    source = %source_name,
+                    "could not store this poll's entries, they will be fetched again next time: {e}"
+                ),
             }
-            Err(e) => tracing::error!(
-                source = %source_name,
-                "could not store this poll's entries, they will be fetched again next time: {e}"
-            ),
+            if let Some(reply) = reply {
+                let _ = reply.send(result);
+            }
+        }
+        // Nobody reads the snapshots in `feedmerge once`: rendering would be wasted work.
+        if changed && !snapshots.is_closed() {
+            publisher.dirty = true;
+            if publisher.may_publish_now() {
+                published = publisher.publish(&store, render, &snapshots).await;
+                metrics.published.set(published as i64);
+            }
         }
         let down = failing.values().filter(|f| **f).count();
         crate::systemd::status(&format!(
@@ -220,15 +232,89 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
             failing.len(),
             failing.len() - down
         ));
-        if let Some(reply) = reply {
-            let _ = reply.send(result.map_err(|e| e.to_string()));
-        }
     }
     let final_store = store.clone();
     tokio::task::spawn_blocking(move || final_store.flush())
         .await
         .unwrap_or(Ok(()))?;
     Ok(())
+}
+
+/// Applies queued polls in order, then makes them all durable with one flush. If the flush
+/// fails, none of them is reported stored (the pollers fetch again).
+fn store_group(
+    store: &Store,
+    jobs: Vec<(String, Vec<Entry>, PollState)>,
+    settings: &Settings,
+) -> Vec<Result<Ingested, String>> {
+    let mut results: Vec<Result<Ingested, String>> = jobs
+        .into_iter()
+        .map(|(source_url, entries, state)| {
+            apply(store, &source_url, entries, &state, settings, Utc::now())
+                .map_err(|e| e.to_string())
+        })
+        .collect();
+    if let Err(e) = store.flush() {
+        let e = e.to_string();
+        for result in &mut results {
+            if result.is_ok() {
+                *result = Err(e.clone());
+            }
+        }
+    }
+    results
+}
+
+fn count(metrics: &crate::metrics::Metrics, done: &Ingested) {
+    metrics.count_entries("new", done.new_stories);
+    metrics.count_entries("joined", done.joined);
+    metrics.count_entries("seen", done.seen);
+    metrics.count_entries("filtered", done.filtered.len());
+    for rule in &done.filtered {
+        metrics.count_filtered(rule);
+    }
+    for layer in &done.joined_by {
+        metrics.count_join(&layer.to_string());
+    }
+    // Kept current between the hourly exact counts.
+    metrics
+        .stored_stories
+        .inc_by(done.new_stories as i64 - done.merged as i64);
+}
+
+/// When to render next: at once after a quiet spell, otherwise [`PUBLISH_GAP`] after the last
+/// render, so a burst of changes costs one render per gap and the last change is never left
+/// unpublished.
+#[derive(Debug, Default)]
+struct Publisher {
+    last: Option<tokio::time::Instant>,
+    dirty: bool,
+}
+
+impl Publisher {
+    fn may_publish_now(&self) -> bool {
+        self.last.is_none_or(|t| t.elapsed() >= PUBLISH_GAP)
+    }
+
+    /// Completes when a held-back change is due; never while nothing is held back.
+    async fn due(&self) {
+        match (self.dirty, self.last) {
+            (true, Some(t)) => tokio::time::sleep_until(t + PUBLISH_GAP).await,
+            (true, None) => {}
+            (false, _) => std::future::pending().await,
+        }
+    }
+
+    async fn publish(
+        &mut self,
+        store: &Store,
+        render: &render::Settings,
+        snapshots: &watch::Sender<Arc<Snapshot>>,
+    ) -> usize {
+        self.dirty = false;
+        self.last = Some(tokio::time::Instant::now());
+        publish(store, render, snapshots).await
+    }
 }
 
 /// Hourly upkeep: near-duplicate and title index days the window no longer reaches, and

@@ -140,7 +140,7 @@ impl Rendered {
 }
 
 /// Everything the server publishes, replaced as a whole after each change.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Snapshot {
     pub rss: Rendered,
     pub atom: Rendered,
@@ -152,7 +152,7 @@ pub struct Snapshot {
     /// One feed set per tag used in the config, by tag.
     pub tags: BTreeMap<String, Feeds>,
     /// One RSS feed per configured source, by source name: the merged stories it carried.
-    pub sources: BTreeMap<String, Rendered>,
+    pub sources: SourceFeeds,
     /// What it was rendered with; archive pages are rendered on request with the same.
     pub settings: std::sync::Arc<Settings>,
     /// How many stories the main feeds carry.
@@ -160,12 +160,101 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Every feed a subscriber can follow (not the page, the OPML or the archives).
+    /// Every feed rendered with the snapshot (not the page, the OPML, the archives or the
+    /// per-source feeds, which render on request).
     pub fn feeds(&self) -> impl Iterator<Item = &Rendered> {
         [&self.rss, &self.atom, &self.json]
             .into_iter()
             .chain(self.tags.values().flat_map(|f| [&f.rss, &f.atom, &f.json]))
-            .chain(self.sources.values())
+    }
+
+    /// Every feed a subscriber can follow, as (public URL, version): the version changes
+    /// exactly when the feed's content does, without rendering the per-source feeds.
+    pub fn topics(&self) -> Vec<(String, String)> {
+        let rendered = self
+            .feeds()
+            .filter_map(|f| Some((f.self_url.clone()?, f.etag.clone())));
+        let sources = self.sources.picks.iter().map(|(name, picks)| {
+            let url = Meta::source(&self.settings, name).rss;
+            (url, format!("{:016x}", self.sources.version(picks)))
+        });
+        rendered.chain(sources).collect()
+    }
+}
+
+/// The per-source feeds, rendered on first request and kept for the snapshot's life. Rendering
+/// them all with every snapshot would cost a daemon with thousands of sources thousands of
+/// renders and compressions per change, for feeds few people read.
+#[derive(Debug)]
+pub struct SourceFeeds {
+    /// The stories the snapshot read (newest first).
+    stories: Vec<Story>,
+    /// For each configured source, the indices in `stories` of the newest `max_items` it
+    /// carried.
+    picks: HashMap<String, Vec<usize>>,
+    rendered: std::sync::Mutex<HashMap<String, std::sync::Arc<Rendered>>>,
+}
+
+impl SourceFeeds {
+    fn new(stories: &[Story], settings: &Settings) -> SourceFeeds {
+        let mut picks: HashMap<String, Vec<usize>> = settings
+            .source_tags
+            .keys()
+            .map(|name| (name.clone(), Vec::new()))
+            .collect();
+        // One pass over the stories rather than one per source.
+        for (i, story) in stories.iter().enumerate() {
+            let mut seen: Vec<&str> = Vec::new();
+            for copy in &story.copies {
+                if seen.contains(&copy.source.as_str()) {
+                    continue;
+                }
+                seen.push(&copy.source);
+                if let Some(list) = picks.get_mut(&copy.source) {
+                    if list.len() < settings.max_items {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        SourceFeeds {
+            stories: stories.to_vec(),
+            picks,
+            rendered: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The feed of the source named `name`, or `None` if no such source is configured.
+    pub fn get(&self, name: &str, settings: &Settings) -> Option<std::sync::Arc<Rendered>> {
+        let picks = self.picks.get(name)?;
+        // A poisoned lock only means another request panicked mid-insert; the map is still a
+        // valid cache.
+        let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(doc) = cache.get(name) {
+            return Some(doc.clone());
+        }
+        let selected: Vec<&Story> = picks.iter().map(|&i| &self.stories[i]).collect();
+        let meta = Meta::source(settings, name);
+        let updated = newest(&selected);
+        let body = rss_of(&selected, settings, &meta, updated);
+        let doc = std::sync::Arc::new(with_hub(
+            finish(body, updated, RSS_TYPE, settings),
+            settings,
+            &meta.rss,
+        ));
+        cache.insert(name.to_string(), doc.clone());
+        Some(doc)
+    }
+
+    /// A hash of what a source's feed shows (each story's id and last change).
+    fn version(&self, picks: &[usize]) -> u64 {
+        let mut hasher = SipHasher13::new();
+        for &i in picks {
+            let story = &self.stories[i];
+            hasher.write_u64(story.id.0);
+            hasher.write_i64(story.updated.timestamp_micros());
+        }
+        hasher.finish()
     }
 }
 
@@ -274,24 +363,7 @@ pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
             feeds(&selected, settings, &Meta::tag(settings, tag)),
         );
     }
-    let sources = settings
-        .source_tags
-        .keys()
-        .map(|name| {
-            let selected = select(stories, settings, |s| {
-                s.copies.iter().any(|c| &c.source == name)
-            });
-            let meta = Meta::source(settings, name);
-            let updated = newest(&selected);
-            let body = rss_of(&selected, settings, &meta, updated);
-            let rendered = with_hub(
-                finish(body, updated, RSS_TYPE, settings),
-                settings,
-                &meta.rss,
-            );
-            (name.clone(), rendered)
-        })
-        .collect();
+    let sources = SourceFeeds::new(stories, settings);
     Snapshot {
         rss,
         atom,

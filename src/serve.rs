@@ -136,9 +136,9 @@ async fn source_feed(State(s): State<Shared>, Path(file): Path<String>, req: Req
     let snapshot = s.snapshots.borrow().clone();
     match file
         .strip_suffix(".xml")
-        .and_then(|name| snapshot.sources.get(name))
+        .and_then(|name| snapshot.sources.get(name, &snapshot.settings))
     {
-        Some(doc) => respond(doc, req.method(), req.headers()),
+        Some(doc) => respond(&doc, req.method(), req.headers()),
         None => not_found("no such source feed: sources are at /sources/{name}.xml, by their name in the config\n"),
     }
 }

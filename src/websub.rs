@@ -83,16 +83,12 @@ pub async fn run(
 
 /// The self URLs of feeds that are new or whose bytes differ.
 pub fn changed_topics(before: &Snapshot, after: &Snapshot) -> Vec<String> {
-    let old: HashMap<&str, &str> = before
-        .feeds()
-        .filter_map(|f| Some((f.self_url.as_deref()?, f.etag.as_str())))
-        .collect();
+    let old: HashMap<String, String> = before.topics().into_iter().collect();
     after
-        .feeds()
-        .filter_map(|f| {
-            let url = f.self_url.as_deref()?;
-            (old.get(url) != Some(&f.etag.as_str())).then(|| url.to_string())
-        })
+        .topics()
+        .into_iter()
+        .filter(|(url, version)| old.get(url) != Some(version))
+        .map(|(url, _)| url)
         .collect()
 }
 

@@ -114,28 +114,61 @@ pub struct Rendered {
     pub link: Option<String>,
     /// The feed's public URL (its WebSub topic); `None` for the HTML page and the OPML.
     pub self_url: Option<String>,
-    /// The caching headers above (ETag, Last-Modified, Cache-Control, Vary, Link) built once
-    /// here, so a request clones shared values instead of validating and copying strings.
-    pub headers: axum::http::HeaderMap,
+    /// `last_modified` as a time, for `If-Modified-Since`; `None` only if it cannot be parsed.
+    pub modified: Option<std::time::SystemTime>,
+    /// Every response header, built once here so that a request clones one map of shared
+    /// values instead of validating and copying strings.
+    pub heads: Heads,
+}
+
+/// The headers of each response a document gets, built once per render.
+#[derive(Debug, Clone, Default)]
+pub struct Heads {
+    /// `200` with the plain body: the caching headers (ETag, Last-Modified, Cache-Control,
+    /// Vary, Link), Content-Type and Content-Length.
+    pub identity: axum::http::HeaderMap,
+    /// `200` with the gzip body: the same with `Content-Encoding: gzip` and its length.
+    pub gzip: axum::http::HeaderMap,
+    /// `200` with the brotli body.
+    pub brotli: axum::http::HeaderMap,
+    /// `304`: the caching headers only.
+    pub not_modified: axum::http::HeaderMap,
 }
 
 impl Rendered {
     fn build_headers(&mut self) {
-        use axum::http::{header, HeaderValue};
-        let mut h = axum::http::HeaderMap::new();
-        let mut set = |name, value: &str| {
+        use axum::http::{header, HeaderMap, HeaderValue};
+        let mut caching = HeaderMap::new();
+        let set = |h: &mut HeaderMap, name, value: &str| {
             if let Ok(v) = HeaderValue::from_str(value) {
                 h.insert(name, v);
             }
         };
-        set(header::ETAG, &self.etag);
-        set(header::LAST_MODIFIED, &self.last_modified);
-        set(header::CACHE_CONTROL, &self.cache_control);
-        set(header::VARY, "Accept-Encoding");
+        set(&mut caching, header::ETAG, &self.etag);
+        set(&mut caching, header::LAST_MODIFIED, &self.last_modified);
+        set(&mut caching, header::CACHE_CONTROL, &self.cache_control);
+        set(&mut caching, header::VARY, "Accept-Encoding");
         if let Some(link) = &self.link {
-            set(header::LINK, link);
+            set(&mut caching, header::LINK, link);
         }
-        self.headers = h;
+        let full = |encoding: Option<&'static str>, body: &Bytes| {
+            let mut h = caching.clone();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(self.content_type),
+            );
+            if let Some(encoding) = encoding {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+            }
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+            h
+        };
+        self.heads = Heads {
+            identity: full(None, &self.body),
+            gzip: full(Some("gzip"), &self.gzip),
+            brotli: full(Some("br"), &self.brotli),
+            not_modified: caching,
+        };
     }
 }
 
@@ -437,8 +470,10 @@ fn finish(
         cache_control: format!("public, max-age={}", settings.max_age.as_secs()),
         link: None,
         self_url: None,
-        headers: axum::http::HeaderMap::new(),
+        modified: None,
+        heads: Heads::default(),
     };
+    doc.modified = httpdate::parse_http_date(&doc.last_modified).ok();
     doc.build_headers();
     doc
 }

@@ -71,13 +71,6 @@ impl Settings {
         }
     }
 
-    /// How many of the newest stories to read for one render: the tag and source feeds pick
-    /// theirs from this window, so a tag that is rarer than one story in four may show fewer
-    /// than `max_items`.
-    pub fn window(&self) -> usize {
-        self.max_items.saturating_mul(4)
-    }
-
     /// The public URL of `segments` under the base, each percent-encoded (tag and source names
     /// may hold spaces or slashes).
     pub(crate) fn link_segments(&self, segments: &[&str]) -> String {
@@ -92,6 +85,69 @@ impl Settings {
         self.base_url
             .join(path)
             .map_or_else(|_| format!("{}{path}", self.base_url), |u| u.to_string())
+    }
+}
+
+/// Which stories a render needs, offered newest first: every story until the main feeds have
+/// `max_items`, then only those a tag or source feed still lacks. Reading until [`Wanted`]
+/// is satisfied fills a rare tag's feed from older stories instead of leaving it short.
+pub struct Wanted<'a> {
+    settings: &'a Settings,
+    main: usize,
+    tags: HashMap<&'a str, usize>,
+    sources: HashMap<&'a str, usize>,
+}
+
+impl<'a> Wanted<'a> {
+    pub fn new(settings: &'a Settings) -> Wanted<'a> {
+        Wanted {
+            settings,
+            main: 0,
+            tags: settings
+                .source_tags
+                .values()
+                .flatten()
+                .map(|t| (t.as_str(), 0))
+                .collect(),
+            sources: settings
+                .source_tags
+                .keys()
+                .map(|s| (s.as_str(), 0))
+                .collect(),
+        }
+    }
+
+    /// Whether `story` (older than every story offered before) goes into some feed, and
+    /// whether any feed still has room.
+    pub fn offer(&mut self, story: &Story) -> crate::store::Offer {
+        let max = self.settings.max_items;
+        let mut keep = false;
+        let mut count = |n: &mut usize| {
+            if *n < max {
+                *n += 1;
+                keep = true;
+            }
+        };
+        count(&mut self.main);
+        for tag in tags_of(story, self.settings) {
+            if let Some(n) = self.tags.get_mut(tag) {
+                count(n);
+            }
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for copy in &story.copies {
+            if seen.contains(&copy.source.as_str()) {
+                continue;
+            }
+            seen.push(&copy.source);
+            if let Some(n) = self.sources.get_mut(copy.source.as_str()) {
+                count(n);
+            }
+        }
+        let more = self.main < max
+            || self.tags.values().any(|n| *n < max)
+            || self.sources.values().any(|n| *n < max);
+        crate::store::Offer { keep, more }
     }
 }
 
@@ -268,8 +324,8 @@ impl Meta {
 }
 
 /// Renders `stories` (newest first) into a snapshot. `stories` may reach further back than
-/// `max_items` (see [`Settings::window`]): the main feeds take the newest `max_items`, each tag
-/// and source feed the newest `max_items` of its own.
+/// `max_items` (see [`Wanted`]): the main feeds take the newest `max_items`, each tag and
+/// source feed the newest `max_items` of its own.
 pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
     let main: Vec<&Story> = stories.iter().take(settings.max_items).collect();
     let mut main_meta = Meta::main(settings);

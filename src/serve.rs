@@ -1,9 +1,13 @@
-//! Stage 7: serve the merged feeds over HTTP with axum.
+//! Stage 7: serve the merged feeds over HTTP (hyper's HTTP/1, axum's router).
 //!
 //! Feed handlers never touch the store or build XML: they copy bytes out of the latest
 //! [`Snapshot`] (a `watch` channel the ingest task updates). Conditional requests
 //! (`If-None-Match`, `If-Modified-Since`) get `304`; clients that accept brotli or gzip get a
-//! pre-compressed body. `HEAD` answers the same headers without the body. Only `/stories/…` reads the store, one story at a time, to explain it.
+//! pre-compressed body. `HEAD` answers the same headers without the body. Only `/stories/…`
+//! reads the store, one story at a time, to explain it.
+//!
+//! [`serve`] runs the accept loop itself: the live feeds are answered straight from the
+//! connection's snapshot, before the router, since they are most of the traffic.
 
 use std::cell::RefCell;
 use std::convert::Infallible;

@@ -231,12 +231,13 @@ http {{
         "# Serving /feed.xml: feedmerge vs nginx (same bytes)",
         "",
         f"{a.stories} stories, {len(plain):,} B plain, {len(gz):,} B gzip. wrk -t{a.threads} -c{a.conns} "
-        f"-d{a.duration}s, {a.runs} interleaved runs, medians. Both servers and wrk share the machine's "
-        f"{os.cpu_count()} cores on 127.0.0.1. Written by `bench/serve_vs_nginx.py`.",
+        f"-d{a.duration}s, {a.runs} interleaved runs: medians, with min-max of the runs in brackets. Both servers "
+        f"and wrk share the machine's {os.cpu_count()} cores on 127.0.0.1. Written by `bench/serve_vs_nginx.py`.",
         "",
         "| request | nginx req/s | feedmerge req/s | ratio (target >= 0.9) | nginx p99 ms | feedmerge p99 ms | ratio (target <= 2) | B/resp (fm) | errors |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    span = lambda rs, k, fmt: f"{fmt.format(med(rs, k))} ({fmt.format(min(r[k] for r in rs))}-{fmt.format(max(r[k] for r in rs))})"  # noqa: E731
     verdicts = []
     for v in variants:
         n, f = results[("nginx", v)], results[("feedmerge", v)]
@@ -245,8 +246,8 @@ http {{
         ok = rps_ratio >= 0.9 and p99_ratio <= 2
         verdicts.append(ok)
         lines.append(
-            f"| {v} | {med(n, 'rps'):,.0f} | {med(f, 'rps'):,.0f} | {rps_ratio:.2f} {'PASS' if rps_ratio >= 0.9 else 'FAIL'} | "
-            f"{med(n, 'p99_ms'):.2f} | {med(f, 'p99_ms'):.2f} | {p99_ratio:.2f} {'PASS' if p99_ratio <= 2 else 'FAIL'} | "
+            f"| {v} | {span(n, 'rps', '{:,.0f}')} | {span(f, 'rps', '{:,.0f}')} | {rps_ratio:.2f} {'PASS' if rps_ratio >= 0.9 else 'FAIL'} | "
+            f"{span(n, 'p99_ms', '{:.2f}')} | {span(f, 'p99_ms', '{:.2f}')} | {p99_ratio:.2f} {'PASS' if p99_ratio <= 2 else 'FAIL'} | "
             f"{med(f, 'bytes_per_resp'):,.0f} | {sum(r['errors'] for r in n + f)} |")
     lines.append("")
     report = "\n".join(lines)

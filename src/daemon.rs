@@ -188,12 +188,7 @@ impl Server {
             .local_addr()
             .map_err(|e| Failure::Listen(format!("cannot read the bound address: {e}")))?;
         let stop = CancellationToken::new();
-        let done = stop.clone();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, serve::router(shared))
-                .with_graceful_shutdown(done.cancelled_owned())
-                .await
-        });
+        let task = tokio::spawn(serve::serve(listener, shared, stop.clone()));
         Ok(Server { addr, stop, task })
     }
 

@@ -344,7 +344,11 @@ pub async fn publish(
     let store = store.clone();
     let settings = render.clone();
     let rendered = tokio::task::spawn_blocking(move || {
-        let stories = store.newest_stories_from(settings.window(), settings.min_sources)?;
+        let mut wanted = render::Wanted::new(&settings);
+        let stories =
+            store.newest_stories_wanted(settings.max_items, settings.min_sources, |s| {
+                wanted.offer(s)
+            })?;
         Ok::<_, StoreError>(render::render(&stories, &settings))
     })
     .await;

@@ -71,13 +71,6 @@ impl Settings {
         }
     }
 
-    /// How many of the newest stories to read for one render: the tag and source feeds pick
-    /// theirs from this window, so a tag that is rarer than one story in four may show fewer
-    /// than `max_items`.
-    pub fn window(&self) -> usize {
-        self.max_items.saturating_mul(4)
-    }
-
     /// The public URL of `segments` under the base, each percent-encoded (tag and source names
     /// may hold spaces or slashes).
     pub(crate) fn link_segments(&self, segments: &[&str]) -> String {
@@ -92,6 +85,72 @@ impl Settings {
         self.base_url
             .join(path)
             .map_or_else(|_| format!("{}{path}", self.base_url), |u| u.to_string())
+    }
+}
+
+/// Which stories a render needs, offered newest first: every story until the main feeds have
+/// `max_items`, then only those a tag or source feed still lacks. Reading until [`Wanted`]
+/// is satisfied fills a rare tag's feed from older stories instead of leaving it short; a
+/// source's feed is filled from the stories read for those, so a quiet source without a tag
+/// of its own may show fewer than `max_items`.
+pub struct Wanted<'a> {
+    settings: &'a Settings,
+    main: usize,
+    tags: HashMap<&'a str, usize>,
+    sources: HashMap<&'a str, usize>,
+}
+
+impl<'a> Wanted<'a> {
+    pub fn new(settings: &'a Settings) -> Wanted<'a> {
+        Wanted {
+            settings,
+            main: 0,
+            tags: settings
+                .source_tags
+                .values()
+                .flatten()
+                .map(|t| (t.as_str(), 0))
+                .collect(),
+            sources: settings
+                .source_tags
+                .keys()
+                .map(|s| (s.as_str(), 0))
+                .collect(),
+        }
+    }
+
+    /// Whether `story` (older than every story offered before) goes into some feed, and
+    /// whether any feed still has room.
+    pub fn offer(&mut self, story: &Story) -> crate::store::Offer {
+        let max = self.settings.max_items;
+        let mut keep = false;
+        let mut count = |n: &mut usize| {
+            if *n < max {
+                *n += 1;
+                keep = true;
+            }
+        };
+        count(&mut self.main);
+        for tag in tags_of(story, self.settings) {
+            if let Some(n) = self.tags.get_mut(tag) {
+                count(n);
+            }
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for copy in &story.copies {
+            if seen.contains(&copy.source.as_str()) {
+                continue;
+            }
+            seen.push(&copy.source);
+            if let Some(n) = self.sources.get_mut(copy.source.as_str()) {
+                count(n);
+            }
+        }
+        // Per-source feeds take what the main and tag feeds read but do not prolong the read:
+        // with thousands of sources some never fill, and every render would read the store's
+        // whole scan limit for them.
+        let more = self.main < max || self.tags.values().any(|n| *n < max);
+        crate::store::Offer { keep, more }
     }
 }
 
@@ -114,28 +173,61 @@ pub struct Rendered {
     pub link: Option<String>,
     /// The feed's public URL (its WebSub topic); `None` for the HTML page and the OPML.
     pub self_url: Option<String>,
-    /// The caching headers above (ETag, Last-Modified, Cache-Control, Vary, Link) built once
-    /// here, so a request clones shared values instead of validating and copying strings.
-    pub headers: axum::http::HeaderMap,
+    /// `last_modified` as a time, for `If-Modified-Since`; `None` only if it cannot be parsed.
+    pub modified: Option<std::time::SystemTime>,
+    /// Every response header, built once here so that a request clones one map of shared
+    /// values instead of validating and copying strings.
+    pub heads: Heads,
+}
+
+/// The headers of each response a document gets, built once per render.
+#[derive(Debug, Clone, Default)]
+pub struct Heads {
+    /// `200` with the plain body: the caching headers (ETag, Last-Modified, Cache-Control,
+    /// Vary, Link), Content-Type and Content-Length.
+    pub identity: axum::http::HeaderMap,
+    /// `200` with the gzip body: the same with `Content-Encoding: gzip` and its length.
+    pub gzip: axum::http::HeaderMap,
+    /// `200` with the brotli body.
+    pub brotli: axum::http::HeaderMap,
+    /// `304`: the caching headers only.
+    pub not_modified: axum::http::HeaderMap,
 }
 
 impl Rendered {
     fn build_headers(&mut self) {
-        use axum::http::{header, HeaderValue};
-        let mut h = axum::http::HeaderMap::new();
-        let mut set = |name, value: &str| {
+        use axum::http::{header, HeaderMap, HeaderValue};
+        let mut caching = HeaderMap::new();
+        let set = |h: &mut HeaderMap, name, value: &str| {
             if let Ok(v) = HeaderValue::from_str(value) {
                 h.insert(name, v);
             }
         };
-        set(header::ETAG, &self.etag);
-        set(header::LAST_MODIFIED, &self.last_modified);
-        set(header::CACHE_CONTROL, &self.cache_control);
-        set(header::VARY, "Accept-Encoding");
+        set(&mut caching, header::ETAG, &self.etag);
+        set(&mut caching, header::LAST_MODIFIED, &self.last_modified);
+        set(&mut caching, header::CACHE_CONTROL, &self.cache_control);
+        set(&mut caching, header::VARY, "Accept-Encoding");
         if let Some(link) = &self.link {
-            set(header::LINK, link);
+            set(&mut caching, header::LINK, link);
         }
-        self.headers = h;
+        let full = |encoding: Option<&'static str>, body: &Bytes| {
+            let mut h = caching.clone();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(self.content_type),
+            );
+            if let Some(encoding) = encoding {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+            }
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+            h
+        };
+        self.heads = Heads {
+            identity: full(None, &self.body),
+            gzip: full(Some("gzip"), &self.gzip),
+            brotli: full(Some("br"), &self.brotli),
+            not_modified: caching,
+        };
     }
 }
 
@@ -324,8 +416,8 @@ impl Meta {
 }
 
 /// Renders `stories` (newest first) into a snapshot. `stories` may reach further back than
-/// `max_items` (see [`Settings::window`]): the main feeds take the newest `max_items`, each tag
-/// and source feed the newest `max_items` of its own.
+/// `max_items` (see [`Wanted`]): the main feeds take the newest `max_items`, each tag and
+/// source feed the newest `max_items` of its own.
 pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
     let main: Vec<&Story> = stories.iter().take(settings.max_items).collect();
     let mut main_meta = Meta::main(settings);
@@ -509,8 +601,10 @@ fn finish(
         cache_control: format!("public, max-age={}", settings.max_age.as_secs()),
         link: None,
         self_url: None,
-        headers: axum::http::HeaderMap::new(),
+        modified: None,
+        heads: Heads::default(),
     };
+    doc.modified = httpdate::parse_http_date(&doc.last_modified).ok();
     doc.build_headers();
     doc
 }

@@ -1,18 +1,33 @@
-//! Stage 7: serve the merged feeds over HTTP with axum.
+//! Stage 7: serve the merged feeds over HTTP (hyper's HTTP/1, axum's router).
 //!
 //! Feed handlers never touch the store or build XML: they copy bytes out of the latest
 //! [`Snapshot`] (a `watch` channel the ingest task updates). Conditional requests
 //! (`If-None-Match`, `If-Modified-Since`) get `304`; clients that accept brotli or gzip get a
-//! pre-compressed body. `HEAD` answers the same headers without the body. Only `/stories/…` reads the store, one story at a time, to explain it.
+//! pre-compressed body. `HEAD` answers the same headers without the body. Only `/stories/…`
+//! reads the store, one story at a time, to explain it.
+//!
+//! [`serve`] runs the accept loop itself: the live feeds are answered straight from the
+//! connection's snapshot, before the router, since they are most of the traffic.
 
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use bytes::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_service::Service as _;
 
 use crate::render::{Rendered, Snapshot};
 use crate::store::Store;
@@ -53,22 +68,22 @@ pub fn router(shared: Shared) -> Router {
 
 async fn rss(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.rss, req.method(), req.headers())
+    respond(&snapshot.rss, req.method(), req.headers()).into_response()
 }
 
 async fn atom(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.atom, req.method(), req.headers())
+    respond(&snapshot.atom, req.method(), req.headers()).into_response()
 }
 
 async fn json_feed(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.json, req.method(), req.headers())
+    respond(&snapshot.json, req.method(), req.headers()).into_response()
 }
 
 async fn opml(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.opml, req.method(), req.headers())
+    respond(&snapshot.opml, req.method(), req.headers()).into_response()
 }
 
 /// Most stories one archive page carries: bounded work per request.
@@ -106,7 +121,7 @@ async fn archive(
     })
     .await;
     match found {
-        Ok(Ok(Some(doc))) => respond(&doc, &method, &headers),
+        Ok(Ok(Some(doc))) => respond(&doc, &method, &headers).into_response(),
         Ok(Ok(None)) => not_found("no stories were first reported that day\n"),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
@@ -126,7 +141,7 @@ async fn tag_feed(State(s): State<Shared>, Path(file): Path<String>, req: Reques
         }
     });
     match found {
-        Some(doc) => respond(doc, req.method(), req.headers()),
+        Some(doc) => respond(doc, req.method(), req.headers()).into_response(),
         None => not_found("no such tag feed: tags are those of the config's sources, at /tags/{tag}.xml, .atom or .json\n"),
     }
 }
@@ -138,7 +153,7 @@ async fn source_feed(State(s): State<Shared>, Path(file): Path<String>, req: Req
         .strip_suffix(".xml")
         .and_then(|name| snapshot.sources.get(name, &snapshot.settings))
     {
-        Some(doc) => respond(&doc, req.method(), req.headers()),
+        Some(doc) => respond(&doc, req.method(), req.headers()).into_response(),
         None => not_found("no such source feed: sources are at /sources/{name}.xml, by their name in the config\n"),
     }
 }
@@ -228,34 +243,208 @@ fn not_found(text: &'static str) -> Response {
 
 async fn index(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.html, req.method(), req.headers())
+    respond(&snapshot.html, req.method(), req.headers()).into_response()
 }
 
-fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response {
-    // Built once per render: cloning shares the values.
-    let mut response_headers = doc.headers.clone();
-    if not_modified(doc, headers) {
-        return (StatusCode::NOT_MODIFIED, response_headers).into_response();
-    }
-    response_headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(doc.content_type),
-    );
-    // Brotli is smaller; every client that sends `br` also takes it over gzip.
-    let body = if accepts(headers, "br") {
-        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-        doc.brotli.clone()
+/// The response to a GET or HEAD of `doc`: headers cloned from the ones built at render time
+/// and a body that shares the rendered bytes.
+fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response<FeedBody> {
+    let (status, head, body) = if not_modified(doc, headers) {
+        (StatusCode::NOT_MODIFIED, &doc.heads.not_modified, None)
+    } else if accepts(headers, "br") {
+        // Brotli is smaller; every client that sends `br` also takes it over gzip.
+        (StatusCode::OK, &doc.heads.brotli, Some(&doc.brotli))
     } else if accepts(headers, "gzip") {
-        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        doc.gzip.clone()
+        (StatusCode::OK, &doc.heads.gzip, Some(&doc.gzip))
     } else {
-        doc.body.clone()
+        (StatusCode::OK, &doc.heads.identity, Some(&doc.body))
     };
-    if method == Method::HEAD {
-        response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-        return (StatusCode::OK, response_headers).into_response();
+    let body = if method == Method::HEAD {
+        None
+    } else {
+        body.cloned()
+    };
+    let mut response = axum::http::Response::new(FeedBody::Bytes(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = head.clone();
+    response
+}
+
+/// A response body: the rendered bytes (or none, for `304` and `HEAD`), or whatever a routed
+/// handler answered. Rendered bytes go out as one frame that shares the snapshot's buffer.
+pub enum FeedBody {
+    Bytes(Option<Bytes>),
+    Routed(axum::body::Body),
+}
+
+impl http_body::Body for FeedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        match self.get_mut() {
+            FeedBody::Bytes(bytes) => {
+                Poll::Ready(bytes.take().map(|b| Ok(http_body::Frame::data(b))))
+            }
+            FeedBody::Routed(body) => Pin::new(body).poll_frame(cx),
+        }
     }
-    (StatusCode::OK, response_headers, body).into_response()
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            FeedBody::Bytes(bytes) => bytes.is_none(),
+            FeedBody::Routed(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            FeedBody::Bytes(bytes) => {
+                http_body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            FeedBody::Routed(body) => body.size_hint(),
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on `listener` until `stop` is cancelled, then stops accepting, lets every
+/// connection finish the request it is answering, and returns once all are closed.
+///
+/// The live feeds (`/feed.xml`, `/atom.xml`, `/feed.json`, `/sources.opml`, `/`) are answered
+/// before the router: a connection keeps the snapshot it last used and only looks at the
+/// channel again when it changed, so a request touches no lock and no shared counter, and
+/// allocates only its header map. Everything else goes through [`router`].
+pub async fn serve(
+    listener: TcpListener,
+    shared: Shared,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    let routed = router(shared.clone());
+    let connections = TaskTracker::new();
+    let http = hyper::server::conn::http1::Builder::new();
+    loop {
+        let stream = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::error!("cannot accept a connection: {e}");
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    }
+                }
+            },
+        };
+        // Responses are written whole; waiting for an ACK before the last segment only adds
+        // latency.
+        let _ = stream.set_nodelay(true);
+        let service = Connection {
+            feeds: RefCell::new(Feeds::new(shared.snapshots.clone())),
+            routed: routed.clone(),
+        };
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        // Each connection waits on its own child token: polling it on every request then
+        // touches only this connection's waiter, not one shared by all of them.
+        let stop = stop.child_token();
+        connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                biased;
+                _ = conn.as_mut() => return,
+                () = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    connections.close();
+    connections.wait().await;
+    Ok(())
+}
+
+/// Errors that concern one connection only (the peer gave up before we accepted it).
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
+}
+
+/// The latest snapshot as one connection last saw it.
+struct Feeds {
+    channel: watch::Receiver<Arc<Snapshot>>,
+    current: Arc<Snapshot>,
+}
+
+impl Feeds {
+    fn new(mut channel: watch::Receiver<Arc<Snapshot>>) -> Feeds {
+        let current = channel.borrow_and_update().clone();
+        Feeds { channel, current }
+    }
+
+    /// The newest snapshot: a version check, and a borrow only after a change.
+    fn latest(&mut self) -> &Snapshot {
+        // An error means the daemon is shutting down: the last snapshot stays valid.
+        if self.channel.has_changed().unwrap_or(false) {
+            self.current = self.channel.borrow_and_update().clone();
+        }
+        &self.current
+    }
+}
+
+/// One connection's service: the live feeds from its [`Feeds`], the rest through the router.
+struct Connection {
+    feeds: RefCell<Feeds>,
+    routed: Router,
+}
+
+type Routed =
+    Pin<Box<dyn Future<Output = Result<axum::http::Response<FeedBody>, Infallible>> + Send>>;
+
+impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Connection {
+    type Response = axum::http::Response<FeedBody>;
+    type Error = Infallible;
+    type Future = futures_util::future::Either<
+        std::future::Ready<Result<Self::Response, Infallible>>,
+        Routed,
+    >;
+
+    fn call(&self, req: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
+        use futures_util::future::Either;
+        if req.method() == Method::GET || req.method() == Method::HEAD {
+            let mut feeds = self.feeds.borrow_mut();
+            let snapshot = feeds.latest();
+            let doc = match req.uri().path() {
+                "/feed.xml" => Some(&snapshot.rss),
+                "/atom.xml" => Some(&snapshot.atom),
+                "/feed.json" => Some(&snapshot.json),
+                "/sources.opml" => Some(&snapshot.opml),
+                "/" => Some(&snapshot.html),
+                _ => None,
+            };
+            if let Some(doc) = doc {
+                return Either::Left(std::future::ready(Ok(respond(
+                    doc,
+                    req.method(),
+                    req.headers(),
+                ))));
+            }
+        }
+        // The router is always ready (`poll_ready` only exists for tower's contract).
+        let answer = self.routed.clone().call(req.map(axum::body::Body::new));
+        Either::Right(Box::pin(async move {
+            let Ok(response) = answer.await;
+            Ok(response.map(FeedBody::Routed))
+        }))
+    }
 }
 
 /// RFC 9110 §13.1: `If-None-Match` decides when present; otherwise `If-Modified-Since`.
@@ -274,8 +463,7 @@ fn not_modified(doc: &Rendered, headers: &HeaderMap) -> bool {
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok());
-    let modified = httpdate::parse_http_date(&doc.last_modified).ok();
-    matches!((since, modified), (Some(since), Some(modified)) if modified <= since)
+    matches!((since, doc.modified), (Some(since), Some(modified)) if modified <= since)
 }
 
 /// Whether `Accept-Encoding` allows `coding` (by name or `*`, not refused with `q=0`).
@@ -296,6 +484,7 @@ fn accepts(headers: &HeaderMap, coding: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn encoding_negotiation() {

@@ -43,6 +43,38 @@ fn check_lists_every_problem_with_file_line_and_column_and_exits_78() {
 }
 
 #[test]
+fn an_invalid_websub_hub_is_pinpointed_by_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.toml");
+    let p = path.display().to_string();
+    let source = "\n[[source]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n";
+    for (hub, why) in [
+        ("hub.example/publish", "is not a valid URL"),
+        ("ftp://hub.example/", "uses the scheme `ftp:`"),
+        ("http://", "is not a valid URL"),
+    ] {
+        std::fs::write(
+            &path,
+            format!("[publish]\nwebsub_hub = \"{hub}\"\n{source}"),
+        )
+        .unwrap();
+        let (code, _, err) = run_cli(&["-c", &p, "check"]);
+        assert_eq!(code, 78, "{hub}: {err}");
+        assert!(
+            err.contains(&format!("{p}:2:14: `websub_hub`: \"{hub}\" {why}")),
+            "{hub}: {err}"
+        );
+    }
+    std::fs::write(
+        &path,
+        format!("[publish]\nwebsub_hub = \"https://hub.example/\"\n{source}"),
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["-c", &p, "check"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
 fn unknown_keys_and_syntax_errors_are_pinpointed_and_run_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("typo.toml");

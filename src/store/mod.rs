@@ -47,6 +47,13 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// How many of the newest stories publishing looks at, at most, to fill a feed.
 const SCAN_LIMIT: usize = 10_000;
 
+/// What a newest-first scan does with a story: keep it or not, and whether to go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offer {
+    pub keep: bool,
+    pub more: bool,
+}
+
 /// Counts and sizes of what the store holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
@@ -236,6 +243,43 @@ impl Store {
                 if story.sources().len() >= min_sources {
                     out.push(story);
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Newest first, the stories at least `min_sources` sources carried that `offer` keeps,
+    /// until it says no more are wanted. Looks at no more than [`SCAN_LIMIT`] stories (or
+    /// `at_least`, if more), so a feed that cannot be filled costs bounded work.
+    pub fn newest_stories_wanted(
+        &self,
+        at_least: usize,
+        min_sources: usize,
+        mut offer: impl FnMut(&Story) -> Offer,
+    ) -> Result<Vec<Story>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .tree
+            .scan_prefix(keys::ORDER_PREFIX)
+            .rev()
+            .take(SCAN_LIMIT.max(at_least))
+        {
+            let (key, _) = item?;
+            let Some(id) = keys::story_in_order_key(&key) else {
+                continue;
+            };
+            let Some(story) = self.story(id)? else {
+                continue;
+            };
+            if story.sources().len() < min_sources {
+                continue;
+            }
+            let Offer { keep, more } = offer(&story);
+            if keep {
+                out.push(story);
+            }
+            if !more {
+                break;
             }
         }
         Ok(out)

@@ -88,8 +88,9 @@ pub struct Context {
     pub snapshots: watch::Sender<Arc<Snapshot>>,
 }
 
-/// At most one render per this long while polls keep arriving: a round over thousands of
-/// sources changes the feed thousands of times, and subscribers only see the last one anyway.
+/// At most one render per this long while polls keep arriving (the queue is never empty): a
+/// round over thousands of sources changes the feed thousands of times, and subscribers only
+/// see the last one anyway.
 const PUBLISH_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How many queued batches one flush may cover (group commit).
@@ -201,6 +202,7 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                     replies.iter().map(|_| Err(failed.clone())).collect()
                 });
         let mut changed = false;
+        let mut answers = Vec::with_capacity(replies.len());
         for ((source_name, reply), result) in replies.into_iter().zip(results) {
             match &result {
                 Ok(done) => {
@@ -214,16 +216,22 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                     "could not store this poll's entries, they will be fetched again next time: {e}"
                 ),
             }
-            if let Some(reply) = reply {
-                let _ = reply.send(result);
-            }
+            answers.push((reply, result));
         }
         // Nobody reads the snapshots in `feedmerge once`: rendering would be wasted work.
         if changed && !snapshots.is_closed() {
             publisher.dirty = true;
-            if publisher.may_publish_now() {
+            // A quiet queue publishes at once, before the pollers hear back, so a poll that
+            // reports its stories stored has them in the feed too; a busy queue waits for the
+            // gap.
+            if publisher.may_publish_now() || batches.is_empty() {
                 published = publisher.publish(&store, render, &snapshots).await;
                 metrics.published.set(published as i64);
+            }
+        }
+        for (reply, result) in answers {
+            if let Some(reply) = reply {
+                let _ = reply.send(result);
             }
         }
         let down = failing.values().filter(|f| **f).count();

@@ -132,10 +132,7 @@ pub fn compare(a: &Signature, b: &Signature, t: &Thresholds) -> Verdict {
     let by_summary = a.summary_words.len() >= MIN_SUMMARY_WORDS
         && b.summary_words.len() >= MIN_SUMMARY_WORDS
         && summary_score >= t.summary_threshold
-        // Summaries alone do not make a story: boilerplate leads ("Shares of X slid...")
-        // recur under different headlines, so the headlines must at least be related.
-        && shared >= 2
-        && score >= t.related;
+        && shared >= 1;
     let by_headline = shared >= t.min_shared && score >= t.threshold;
     let similar = by_headline || by_summary;
     if !similar {

@@ -73,7 +73,15 @@ pub async fn run<S: Future<Output = ()>>(
         metrics: metrics.clone(),
         sources: sources_rx,
     };
-    let mut server = Server::bind(config.server.listen, shared.clone()).await?;
+    let activated = Server::activated(&shared)?;
+    let socket_activated = activated.is_some();
+    let mut server = match activated {
+        Some(server) => {
+            tracing::info!(addr = %server.addr, "using the socket systemd passed; [server] listen is not used");
+            server
+        }
+        None => Server::bind(config.server.listen, shared.clone()).await?,
+    };
     tracing::info!(addr = %server.addr, sources = config.sources.len(), "serving the merged feed");
     on_listen(server.addr);
 
@@ -119,7 +127,9 @@ pub async fn run<S: Future<Output = ()>>(
                         "the edited config was not applied; still running on the previous one:\n{e}"
                     ),
                     Ok(next) => {
-                        if next.server.listen != current.server.listen {
+                        if next.server.listen != current.server.listen && socket_activated {
+                            tracing::warn!("[server] listen changed, but systemd's socket unit owns the address: edit feedmerge.socket instead");
+                        } else if next.server.listen != current.server.listen {
                             match Server::bind(next.server.listen, shared.clone()).await {
                                 Ok(rebound) => {
                                     tracing::info!(addr = %rebound.addr, "listening on the new address");
@@ -184,6 +194,31 @@ impl Server {
                 "cannot listen on {listen}: {e}; change [server] listen"
             ))
         })?;
+        Server::serve(listener, shared)
+    }
+
+    /// The socket systemd passed (socket activation, `feedmerge.socket`), if it passed one;
+    /// `[server] listen` is not used then: the socket unit owns the address.
+    fn activated(shared: &serve::Shared) -> Result<Option<Server>, Failure> {
+        // listenfd checks LISTEN_PID and LISTEN_FDS and takes fd 3 only when they are ours.
+        let mut passed = listenfd::ListenFd::from_env();
+        let Some(socket) = passed.take_tcp_listener(0).map_err(|e| {
+            Failure::Listen(format!(
+                "systemd passed a socket that is not a TCP listener: {e}; make feedmerge.socket a ListenStream="
+            ))
+        })?
+        else {
+            return Ok(None);
+        };
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| Failure::Listen(format!("cannot use the socket systemd passed: {e}")))?;
+        let listener = TcpListener::from_std(socket)
+            .map_err(|e| Failure::Listen(format!("cannot use the socket systemd passed: {e}")))?;
+        Server::serve(listener, shared.clone()).map(Some)
+    }
+
+    fn serve(listener: TcpListener, shared: serve::Shared) -> Result<Server, Failure> {
         let addr = listener
             .local_addr()
             .map_err(|e| Failure::Listen(format!("cannot read the bound address: {e}")))?;

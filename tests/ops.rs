@@ -338,6 +338,95 @@ fn the_systemd_unit_verifies_and_is_hardened() {
 }
 
 #[test]
+fn the_socket_unit_verifies() {
+    if std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "systemd-analyze must be installed in CI"
+        );
+        eprintln!("systemd-analyze not installed here; skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/feedmerge.service"
+    ))
+    .unwrap()
+    .replace("/usr/local/bin/feedmerge", crate::support::process::BIN);
+    std::fs::write(dir.path().join("feedmerge.service"), unit).unwrap();
+    let socket = dir.path().join("feedmerge.socket");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/feedmerge.socket"),
+        &socket,
+    )
+    .unwrap();
+    let verify = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&socket)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&verify.stderr).to_string()
+        + &String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && !text.contains("feedmerge.socket:"),
+        "{text}"
+    );
+}
+
+/// systemd's own socket passing (`systemd-socket-activate`, from the systemd package, does what
+/// `feedmerge.socket` does): the daemon serves on the socket it is given, not on `[server]
+/// listen`.
+#[test]
+fn a_socket_passed_by_systemd_is_served() {
+    if std::process::Command::new("systemd-socket-activate")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "systemd-socket-activate (package systemd) must be installed in CI"
+        );
+        eprintln!("systemd-socket-activate not installed here; skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // `listen` names a port nobody serves: requests must reach the passed socket.
+    let config = write_config(dir.path(), &[], "15m", "");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-E", "RUST_LOG=info"])
+        .arg(crate::support::process::BIN)
+        .args(["-c", config.to_str().unwrap(), "run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first connection starts the daemon, which then answers it.
+    let (status, _, body) = wait_for(
+        "the daemon to answer on the passed socket",
+        Duration::from_secs(30),
+        || get(&format!("http://127.0.0.1:{port}/healthz"), &[]),
+    );
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(log.contains("using the socket systemd passed"), "{log}");
+}
+
+#[test]
 fn sigkill_at_random_points_during_ingest_loses_no_acknowledged_story() {
     let origin = Origin::start();
     let dir = tempfile::tempdir().unwrap();

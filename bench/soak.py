@@ -88,6 +88,7 @@ DUP_SHARE = min(1.0, max(0.0, env_num("SOAK_DUP_SHARE", 0.3, float)))
 SEED = env_num("SOAK_SEED", 1)
 STALL = env_num("SOAK_STALL", 60.0, float)
 KEEP_STORE = os.environ.get("SOAK_KEEP_STORE", "").strip() not in ("", "0")
+CACHE_MB = os.environ.get("SOAK_CACHE_MB", "").strip()  # [store] cache_mb; unset: the default
 
 ITEMS_PER_FEED = 20
 CONCURRENCY = 32
@@ -335,7 +336,7 @@ class Farm:
             f"    <link>http://127.0.0.1:{self.port}/</link>\n"
             f"    <description>{xml_escape(self.names[f])}: news (feedmerge soak farm)</description>\n"
             f"    <lastBuildDate>{rfc(newest)}</lastBuildDate>\n"
-            "    <ttl>15</ttl>\n"
+            # No <ttl>: feedmerge honours it, and a round here stands for 15 minutes in ~1 s.
             + "".join(items)
             + "  </channel>\n</rss>\n"
         ).encode("utf-8")
@@ -476,6 +477,7 @@ def write_config(path: Path, store: Path, sources: list[tuple[str, str]]) -> Non
         'listen = "127.0.0.1:0"',
         "[store]",
         f"path = {toml_str(str(store))}",
+        *([f"cache_mb = {CACHE_MB}"] if CACHE_MB else []),
         "[poll]",
         'interval = "1s"',
         f"concurrency = {CONCURRENCY}",

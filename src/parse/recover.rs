@@ -207,6 +207,103 @@ static DECLARED_ENCODING: LazyLock<regex::Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// quick-xml panics when an XML declaration changes the encoding after the document's first
+/// 64 bytes (it can switch only while decoding its first buffer): a declaration after blank
+/// lines or a comment, one longer than that, or one inside the document. The document's own
+/// declaration (the first, before the root element) is put first in a short form and every
+/// other one removed (a declaration anywhere else is not well-formed XML). `None` when the
+/// only declaration is already first and short, or there is none.
+///
+/// Declarations are searched for as quick-xml finds them (`<?xml` followed by whitespace or
+/// `?>`), outside comments and CDATA sections, whose text is left alone.
+pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
+    const SHORT: usize = 60;
+    let bom = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let found = declarations(body);
+    let first = found.first()?;
+    if found.len() == 1 && first.start == bom && first.len() <= SHORT {
+        return None;
+    }
+    let before = &body[bom..first.start];
+    let in_prolog = !before.contains(&b'<') || prolog_only(before);
+    let mut out = Vec::with_capacity(body.len());
+    out.extend_from_slice(&body[..bom]);
+    if in_prolog {
+        out.extend_from_slice(b"<?xml version=\"1.0\"");
+        if let Some(label) = DECL_ENCODING
+            .captures(&body[first.clone()])
+            .and_then(|c| c.get(1))
+        {
+            out.extend_from_slice(b" encoding=\"");
+            out.extend_from_slice(label.as_bytes());
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"?>");
+    }
+    let mut at = bom;
+    for d in &found {
+        out.extend_from_slice(&body[at..d.start]);
+        at = d.end;
+    }
+    out.extend_from_slice(&body[at..]);
+    Some(out)
+}
+
+/// An encoding label short enough for the rewritten declaration to stay within quick-xml's
+/// first buffer (the longest label encoding_rs knows has 19 characters).
+static DECL_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u)\sencoding\s*=\s*["']([A-Za-z0-9._:-]{1,24})["']"#).expect("static regex")
+});
+
+/// Whether `text`, before a declaration, holds only what may precede the root element:
+/// whitespace, comments, processing instructions and a doctype.
+fn prolog_only(text: &[u8]) -> bool {
+    static PROLOG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s-u)\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*\z").expect("static regex")
+    });
+    PROLOG.is_match(text)
+}
+
+/// Where quick-xml would see XML declarations in `body`, in order.
+fn declarations(body: &[u8]) -> Vec<std::ops::Range<usize>> {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(offset) = body[i..].iter().position(|&b| b == b'<') {
+        let at = i + offset;
+        let rest = &body[at..];
+        let skip = |open: usize, close: &[u8]| {
+            find(&rest[open..], close).map(|e| at + open + e + close.len())
+        };
+        let next = if rest.starts_with(b"<!--") {
+            skip(4, b"-->")
+        } else if rest.starts_with(b"<![CDATA[") {
+            skip(9, b"]]>")
+        } else if rest.starts_with(b"<?xml")
+            && matches!(rest.get(5), Some(b' ' | b'\t' | b'\r' | b'\n' | b'?'))
+        {
+            let end = skip(2, b"?>");
+            if let Some(end) = end {
+                found.push(at..end);
+            }
+            end
+        } else {
+            Some(at + 1)
+        };
+        match next {
+            Some(n) => i = n,
+            None => break,
+        }
+    }
+    found
+}
+
 fn fix_bare_ampersands(body: &[u8]) -> Option<Vec<u8>> {
     if !BARE_AMP.is_match(body) {
         return None;
@@ -275,5 +372,26 @@ mod tests {
             fix_undeclared_encoding(b"<t>caf\xe9</t>", Some("text/xml; charset=iso-8859-1"));
         assert_eq!(String::from_utf8(fixed.unwrap()).unwrap(), "<t>café</t>");
         assert_eq!(fix_undeclared_encoding(b"<t>caf\xc3\xa9</t>", None), None);
+    }
+
+    #[test]
+    fn the_declaration_is_put_first_and_short_and_others_removed() {
+        let ok = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss/>";
+        assert_eq!(declaration_first(ok), None);
+        assert_eq!(declaration_first(b"<rss/>"), None);
+        let fixed = declaration_first(
+            b"\xEF\xBB\xBF\n\n<!-- c --><?xml  version='1.0' encoding='koi8-r' ?><rss><![CDATA[<?xml version=\"1.0\"?>]]><!-- <?xml ?> --><?xml version=\"1.0\"?></rss>",
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&fixed),
+            "\u{feff}<?xml version=\"1.0\" encoding=\"koi8-r\"?>\n\n<!-- c --><rss><![CDATA[<?xml version=\"1.0\"?>]]><!-- <?xml ?> --></rss>",
+            "comments and CDATA keep their text"
+        );
+        // Only inside the document: removed, nothing put first.
+        assert_eq!(
+            declaration_first(b"<rss><?xml version=\"1.0\" encoding=\"x\"?></rss>").unwrap(),
+            b"<rss></rss>"
+        );
     }
 }

@@ -68,6 +68,15 @@ pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url) -> Result<Pars
         }
         None => body,
     };
+    // feed-rs panics on an email beside a multi-byte character in an RSS contact.
+    let spaced;
+    let body = match recover::space_contact_emails(body) {
+        Some(fixed) => {
+            spaced = fixed;
+            &spaced[..]
+        }
+        None => body,
+    };
     let first_error = match parse_strict(body, base) {
         Ok(feed) if !lost_entries(&feed, body) => {
             return Ok(Parsed {

@@ -111,3 +111,20 @@ fn a_declaration_after_the_first_64_bytes_is_read_not_a_crash() {
     let p = parse(misplaced.as_bytes(), None, &base()).unwrap();
     assert_eq!(p.feed.entries.len(), 1);
 }
+
+/// Found by the fuzz target: feed-rs 3.0 cuts one byte beside the email of an RSS contact and
+/// panicked inside a multi-byte character; the feed was lost as "the feed parser crashed".
+#[test]
+fn an_email_beside_a_multi_byte_character_is_read_not_a_crash() {
+    let xml = "<rss version=\"2.0\"><channel><title>t</title><managingEditor>dave@example.com\u{a0}(Dave Winer)</managingEditor><item><title>x</title><author>Ann\u{a0}ann@example.org</author></item></channel></rss>";
+    let unguarded = std::panic::catch_unwind(|| {
+        let fixed = recover::space_contact_emails(xml.as_bytes()).unwrap();
+        parse_unguarded(&fixed, &base()).is_ok()
+    });
+    assert!(matches!(unguarded, Ok(true)), "feed-rs must not panic");
+    let p = parse(xml.as_bytes(), None, &base()).unwrap();
+    assert_eq!(p.feed.entries.len(), 1);
+    let author = &p.feed.entries[0].authors[0];
+    assert_eq!(author.name.as_deref(), Some("Ann"));
+    assert_eq!(author.email.as_deref(), Some("ann@example.org"));
+}

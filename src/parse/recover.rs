@@ -209,13 +209,15 @@ static DECLARED_ENCODING: LazyLock<regex::Regex> = LazyLock::new(|| {
 
 /// quick-xml panics when an XML declaration changes the encoding after the document's first
 /// 64 bytes (it can switch only while decoding its first buffer): a declaration after blank
-/// lines or a comment, one longer than that, or one inside the document. The document's own
-/// declaration (the first, before the root element) is put first in a short form and every
-/// other one removed (a declaration anywhere else is not well-formed XML). `None` when the
-/// only declaration is already first and short, or there is none.
+/// lines or a comment, one longer than that, or one further into the document. The document's
+/// own declaration (the first, if only a prolog precedes it) is put first in a short form;
+/// any later one that names a different encoding loses its `encoding` (not well-formed XML
+/// either way). `None` when nothing needs changing.
 ///
-/// Declarations are searched for as quick-xml finds them (`<?xml` followed by whitespace or
-/// `?>`), outside comments and CDATA sections, whose text is left alone.
+/// Declarations are found as text, wherever they are, not as quick-xml would tokenize them:
+/// one inside a comment, a CDATA section or a processing instruction is changed too, which is
+/// what makes this safe whatever quick-xml makes of the markup around it. A declaration there
+/// that names the document's own encoding (a code sample, say) is left alone.
 pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
     const SHORT: usize = 60;
     let bom = if body.starts_with(b"\xEF\xBB\xBF") {
@@ -225,29 +227,61 @@ pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
     };
     let found = declarations(body);
     let first = found.first()?;
-    if found.len() == 1 && first.start == bom && first.len() <= SHORT {
+    let moved = prolog_only(&body[bom..first.start]) && (first.start != bom || first.len() > SHORT);
+    let own = if moved || first.start == bom {
+        Some(first.clone())
+    } else {
+        None
+    };
+    let label = |d: &std::ops::Range<usize>| {
+        DECL_ENCODING
+            .captures(&body[d.clone()])
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_bytes())
+    };
+    let encoding = |d: &std::ops::Range<usize>| label(d).and_then(encoding_rs::Encoding::for_label);
+    let document = own
+        .as_ref()
+        .and_then(encoding)
+        .unwrap_or(encoding_rs::UTF_8);
+    let late: Vec<_> = found
+        .iter()
+        .filter(|d| Some(*d) != own.as_ref())
+        .filter(|d| {
+            body[(*d).clone()].windows(8).any(|w| w == b"encoding") && encoding(d) != Some(document)
+        })
+        .collect();
+    if !moved && late.is_empty() {
         return None;
     }
-    let before = &body[bom..first.start];
-    let in_prolog = !before.contains(&b'<') || prolog_only(before);
-    let mut out = Vec::with_capacity(body.len());
+    let mut out = Vec::with_capacity(body.len() + 16);
     out.extend_from_slice(&body[..bom]);
-    if in_prolog {
+    if moved {
         out.extend_from_slice(b"<?xml version=\"1.0\"");
-        if let Some(label) = DECL_ENCODING
-            .captures(&body[first.clone()])
-            .and_then(|c| c.get(1))
-        {
+        if let Some(label) = label(first) {
             out.extend_from_slice(b" encoding=\"");
-            out.extend_from_slice(label.as_bytes());
+            out.extend_from_slice(label);
             out.push(b'"');
         }
         out.extend_from_slice(b"?>");
     }
     let mut at = bom;
     for d in &found {
-        out.extend_from_slice(&body[at..d.start]);
-        at = d.end;
+        if moved && d == first {
+            out.extend_from_slice(&body[at..d.start]);
+            at = d.end;
+        } else if late.contains(&d) {
+            out.extend_from_slice(&body[at..d.start]);
+            let decl = &body[d.clone()];
+            let mut i = 0;
+            while let Some(k) = decl[i..].windows(8).position(|w| w == b"encoding") {
+                out.extend_from_slice(&decl[i..i + k]);
+                out.extend_from_slice(b"x-encoding");
+                i += k + 8;
+            }
+            out.extend_from_slice(&decl[i..]);
+            at = d.end;
+        }
     }
     out.extend_from_slice(&body[at..]);
     Some(out)
@@ -354,38 +388,21 @@ fn unsafe_neighbour(text: &[u8], before: bool) -> bool {
     !ascii
 }
 
-/// Where quick-xml would see XML declarations in `body`, in order.
+/// Every XML declaration in `body` as text (`<?xml` then whitespace or `?`, to the first `?>`,
+/// as quick-xml reads one), in order.
 fn declarations(body: &[u8]) -> Vec<std::ops::Range<usize>> {
-    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-        hay.windows(needle.len()).position(|w| w == needle)
-    }
     let mut found = Vec::new();
     let mut i = 0;
-    while let Some(offset) = body[i..].iter().position(|&b| b == b'<') {
+    while let Some(offset) = body[i..].windows(5).position(|w| w == b"<?xml") {
         let at = i + offset;
-        let rest = &body[at..];
-        let skip = |open: usize, close: &[u8]| {
-            find(&rest[open..], close).map(|e| at + open + e + close.len())
-        };
-        let next = if rest.starts_with(b"<!--") {
-            skip(4, b"-->")
-        } else if rest.starts_with(b"<![CDATA[") {
-            skip(9, b"]]>")
-        } else if rest.starts_with(b"<?xml")
-            && matches!(rest.get(5), Some(b' ' | b'\t' | b'\r' | b'\n' | b'?'))
-        {
-            let end = skip(2, b"?>");
-            if let Some(end) = end {
-                found.push(at..end);
-            }
-            end
-        } else {
-            Some(at + 1)
-        };
-        match next {
-            Some(n) => i = n,
-            None => break,
+        i = at + 5;
+        if !matches!(body.get(at + 5), Some(b' ' | b'\t' | b'\r' | b'\n' | b'?')) {
+            continue;
         }
+        let Some(end) = body[at + 2..].windows(2).position(|w| w == b"?>") else {
+            break; // unclosed: quick-xml reports an error, not a declaration
+        };
+        found.push(at..at + 2 + end + 2);
     }
     found
 }
@@ -461,23 +478,23 @@ mod tests {
     }
 
     #[test]
-    fn the_declaration_is_put_first_and_short_and_others_removed() {
+    fn the_declaration_is_put_first_and_short_and_later_encodings_dropped() {
         let ok = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss/>";
         assert_eq!(declaration_first(ok), None);
         assert_eq!(declaration_first(b"<rss/>"), None);
         let fixed = declaration_first(
-            b"\xEF\xBB\xBF\n\n<!-- c --><?xml  version='1.0' encoding='koi8-r' ?><rss><![CDATA[<?xml version=\"1.0\"?>]]><!-- <?xml ?> --><?xml version=\"1.0\"?></rss>",
+            b"\xEF\xBB\xBF\n\n<!-- c --><?xml  version='1.0' encoding='koi8-r' ?><rss><![CDATA[<?xml version=\"1.0\" encoding=\"KOI8-R\"?>]]><!-- <?xml encoding='big5'?> --><?xml version=\"1.0\"?></rss>",
         )
         .unwrap();
         assert_eq!(
             String::from_utf8_lossy(&fixed),
-            "\u{feff}<?xml version=\"1.0\" encoding=\"koi8-r\"?>\n\n<!-- c --><rss><![CDATA[<?xml version=\"1.0\"?>]]><!-- <?xml ?> --></rss>",
-            "comments and CDATA keep their text"
+            "\u{feff}<?xml version=\"1.0\" encoding=\"koi8-r\"?>\n\n<!-- c --><rss><![CDATA[<?xml version=\"1.0\" encoding=\"KOI8-R\"?>]]><!-- <?xml x-encoding='big5'?> --><?xml version=\"1.0\"?></rss>",
+            "only a later declaration of another encoding changes"
         );
-        // Only inside the document: removed, nothing put first.
+        // Later in the document than quick-xml can switch, whatever hides it: dropped.
         assert_eq!(
-            declaration_first(b"<rss><?xml version=\"1.0\" encoding=\"x\"?></rss>").unwrap(),
-            b"<rss></rss>"
+            declaration_first(b"<?xm\x02<?xml encoding=\"big5\"?><rss/>").unwrap(),
+            b"<?xm\x02<?xml x-encoding=\"big5\"?><rss/>"
         );
     }
 

@@ -402,7 +402,9 @@ fn declarations(body: &[u8]) -> Vec<std::ops::Range<usize>> {
         let Some(end) = body[at + 2..].windows(2).position(|w| w == b"?>") else {
             break; // unclosed: quick-xml reports an error, not a declaration
         };
-        found.push(at..at + 2 + end + 2);
+        // The declaration runs to its `?>`: a `<?xml` inside it starts nothing.
+        i = at + 2 + end + 2;
+        found.push(at..i);
     }
     found
 }
@@ -490,6 +492,13 @@ mod tests {
             String::from_utf8_lossy(&fixed),
             "\u{feff}<?xml version=\"1.0\" encoding=\"koi8-r\"?>\n\n<!-- c --><rss><![CDATA[<?xml version=\"1.0\" encoding=\"KOI8-R\"?>]]><!-- <?xml x-encoding='big5'?> --><?xml version=\"1.0\"?></rss>",
             "only a later declaration of another encoding changes"
+        );
+        // Found by the fuzz target: a declaration inside another one is part of it (the
+        // ranges overlapped and slicing panicked).
+        assert_eq!(
+            declaration_first(b"<?xml <?xml encoding='big5'?><rss/><?xml encoding='koi8-r'?>")
+                .unwrap(),
+            b"<?xml <?xml encoding='big5'?><rss/><?xml x-encoding='koi8-r'?>"
         );
         // Later in the document than quick-xml can switch, whatever hides it: dropped.
         assert_eq!(

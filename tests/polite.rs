@@ -258,3 +258,153 @@ fn a_permanent_redirect_is_remembered_and_check_reports_it() {
     );
     assert!(!out.contains("\"Temporary\" moved"), "{out}");
 }
+
+/// Set in the copy of the test that runs inside its own network namespace.
+const NAMESPACE_CHILD: &str = "FEEDMERGE_TEST_NAMESPACE_CHILD";
+
+/// The redirect guard needs a *public* origin and a name that resolves to a private address,
+/// which a test machine does not have (and `/etc/hosts` is not ours to edit). So the test runs
+/// itself again in new network and mount namespaces (`unshare`), where the loopback device also
+/// has the public address 203.0.113.7 and `/etc/hosts` is replaced by one where `public.test`
+/// is 203.0.113.7 and `internal.test` is 127.0.0.1: the real binary, the system resolver, no
+/// test hooks. Skips with a note where namespaces are not permitted; required in CI.
+#[test]
+fn a_redirect_to_a_name_of_a_private_address_is_refused_when_connecting() {
+    if std::env::var_os(NAMESPACE_CHILD).is_some() {
+        return redirect_to_names_inside_the_namespace();
+    }
+    let in_ci = std::env::var_os("CI").is_some();
+    let skip = |why: String| {
+        assert!(!in_ci, "{why}");
+        eprintln!("skipping: {why} (run as root, or where user namespaces are allowed)");
+    };
+    // Root can unshare directly; elsewhere a user namespace may allow it.
+    let Some(unshare) = [
+        &["--mount", "--net"][..],
+        &["--map-root-user", "--mount", "--net"],
+    ]
+    .into_iter()
+    .find(|flags| {
+        std::process::Command::new("unshare")
+            .args(*flags)
+            .arg("true")
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }) else {
+        return skip("cannot create network and mount namespaces with unshare".into());
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        "127.0.0.1 localhost\n203.0.113.7 public.test\n127.0.0.1 internal.test\n",
+    )
+    .unwrap();
+    let setup = "ip link set lo up && ip addr add 203.0.113.7/32 dev lo && mount --bind \"$HOSTS\" /etc/hosts || exit 77; exec \"$@\"";
+    let out = std::process::Command::new("unshare")
+        .args(unshare)
+        .args(["--", "sh", "-c", setup, "sh"])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "polite::a_redirect_to_a_name_of_a_private_address_is_refused_when_connecting",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(NAMESPACE_CHILD, "1")
+        .env("HOSTS", &hosts)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.code() == Some(77) {
+        return skip(format!("cannot set up the namespace (ip, mount): {log}"));
+    }
+    assert!(
+        out.status.success(),
+        "the test in the namespace failed:\n{log}"
+    );
+    assert!(log.contains("1 passed"), "{log}");
+}
+
+fn redirect_to_names_inside_the_namespace() {
+    let origin = Origin::start_on("0.0.0.0:0");
+    let port = url::Url::parse(&origin.base).unwrap().port().unwrap();
+    origin.feed(
+        "feed.xml",
+        rss(
+            "Inside",
+            &[(
+                "i1",
+                "Harbour ferry timetable changes from next week",
+                "https://inside.example/ferry",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let redirect = |to: &str| Reply::Custom {
+        status: 302,
+        headers: vec![("Location".into(), format!("http://{to}:{port}/feed.xml"))],
+        body: vec![],
+    };
+    origin.set("to-internal.xml", redirect("internal.test"));
+    origin.set("to-public.xml", redirect("public.test"));
+    let at = |path: &str| format!("http://203.0.113.7:{port}/{path}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("Internal", at("to-internal.xml")),
+            ("Public", at("to-public.xml")),
+        ],
+        "1h",
+        "",
+    );
+    let c = config.to_str().unwrap();
+    let (code, _, err) = run_cli(&["-c", c, "once"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        line_of(&err, "Internal").contains(&format!(
+            "redirect refused: a redirect from a public address to a private one (http://internal.test:{port}/feed.xml: internal.test resolves to 127.0.0.1 only) was refused; set [poll] allow_private_redirects = true to allow it"
+        )),
+        "{err}"
+    );
+    assert!(
+        line_of(&err, "Public").contains("polled: 1 entries"),
+        "{err}"
+    );
+    assert_eq!(
+        origin.requests("feed.xml").len(),
+        1,
+        "only the public hop reached the feed"
+    );
+
+    // The person may allow it.
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "timeout = \"5s\"",
+        "timeout = \"5s\"\nallow_private_redirects = true",
+    );
+    std::fs::write(&config, text).unwrap();
+    let (code, _, err) = run_cli(&["-c", c, "once"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        line_of(&err, "Internal").contains("polled: 1 entries"),
+        "{err}"
+    );
+    assert_eq!(origin.requests("feed.xml").len(), 3);
+}
+
+fn line_of(log: &str, source: &str) -> String {
+    log.lines()
+        .find(|l| {
+            l.split_whitespace()
+                .any(|w| w == format!("source={source}"))
+        })
+        .unwrap_or_else(|| panic!("no log line for {source}:\n{log}"))
+        .to_string()
+}

@@ -1,7 +1,9 @@
 //! Stage 1: fetch a source's bytes over HTTP.
 //!
 //! One shared `reqwest::Client` with a User-Agent naming feedmerge, connect and total timeouts,
-//! at most 5 redirects, and transparent gzip/brotli/deflate. Every fetch is a conditional GET
+//! at most 5 redirects, and transparent gzip/brotli/deflate. A second one, alike but for its
+//! resolver, fetches the hops after a public origin's redirects: it connects to public
+//! addresses only (see [`redirect`]). Every fetch is a conditional GET
 //! when we hold validators; a `304` is [`Fetched::NotModified`], not an error. The body is read
 //! chunk by chunk so the size cap applies after decompression (a gzip bomb stops at the cap).
 
@@ -108,6 +110,8 @@ impl From<&crate::config::Poll> for Limits {
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For redirect hops that must not reach a private address: its resolver drops them.
+    guarded: reqwest::Client,
     limits: Limits,
     /// One semaphore per host, so one site is never asked for more than `per_host` feeds at
     /// once however many of its feeds are configured.
@@ -119,15 +123,12 @@ pub struct Fetcher {
 impl Fetcher {
     pub fn new(limits: Limits) -> anyhow::Result<Fetcher> {
         install_tls_provider();
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(limits.connect_timeout)
-            .timeout(limits.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let client = build_client(&limits, None)?;
+        let public_only = redirect::PublicOnly::new(std::sync::Arc::new(redirect::SystemResolver));
+        let guarded = build_client(&limits, Some(public_only))?;
         Ok(Fetcher {
             client,
+            guarded,
             limits,
             hosts: Default::default(),
         })
@@ -171,13 +172,25 @@ impl Fetcher {
         let mut current = url.clone();
         let mut hops = 0;
         let mut permanent = true;
+        // Known after the first response: whether the configured URL is on a private address
+        // (literally, or by the address its name reached), which lets its redirects go anywhere.
+        let mut origin_private = false;
         let response = loop {
             let same_origin = current.origin() == url.origin();
-            let request = self.request(&current, options, validators, same_origin, timeout);
-            let response = request
-                .send()
-                .await
-                .map_err(|e| self.classify(e, timeout))?;
+            let guarded = hops > 0
+                && redirect::guard_hops(origin_private, self.limits.allow_private_redirects);
+            let client = if guarded { &self.guarded } else { &self.client };
+            let request = self.request(client, &current, options, validators, same_origin, timeout);
+            let response =
+                request.send().await.map_err(|e| {
+                    match redirect::refused_by_resolver(&current, &e).filter(|_| guarded) {
+                        Some(why) => FetchError::Other(format!("redirect refused: {why}")),
+                        None => self.classify(e, timeout),
+                    }
+                })?;
+            if hops == 0 {
+                origin_private = redirect::origin_is_private(url, response.remote_addr());
+            }
             let status = response.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break response;
@@ -195,9 +208,12 @@ impl Fetcher {
             let next = current.join(location).map_err(|e| {
                 FetchError::Other(format!("redirect to an unusable address {location:?}: {e}"))
             })?;
-            if let Some(why) =
-                redirect::refuse(url, hops, &next, self.limits.allow_private_redirects)
-            {
+            if let Some(why) = redirect::refuse(
+                origin_private,
+                hops,
+                &next,
+                self.limits.allow_private_redirects,
+            ) {
                 return Err(FetchError::Other(format!("redirect refused: {why}")));
             }
             permanent &= matches!(
@@ -248,13 +264,14 @@ impl Fetcher {
     /// One GET. Credentials and custom headers only go to the source's own origin.
     fn request(
         &self,
+        client: &reqwest::Client,
         url: &Url,
         options: &FetchOptions,
         validators: &Validators,
         same_origin: bool,
         timeout: Duration,
     ) -> reqwest::RequestBuilder {
-        let mut request = self.client.get(url.clone()).timeout(timeout);
+        let mut request = client.get(url.clone()).timeout(timeout);
         if let Some(contact) = &self.limits.contact {
             request = request.header(header::FROM, contact.trim_start_matches("mailto:"));
         }
@@ -309,6 +326,24 @@ impl Fetcher {
             FetchError::Other(error_chain(&e))
         }
     }
+}
+
+/// A client with the settings every fetch shares.
+fn build_client(
+    limits: &Limits,
+    resolver: Option<redirect::PublicOnly>,
+) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(limits.connect_timeout)
+        .timeout(limits.timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(resolver) = resolver {
+        builder = builder.dns_resolver(resolver);
+    }
+    builder
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))
 }
 
 /// reqwest's top-level message is often just "error sending request"; the cause says why.

@@ -59,6 +59,24 @@ pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url) -> Result<Pars
         }
         None => body,
     };
+    // quick-xml panics on a declaration it meets too late to switch encodings: move it first.
+    let moved;
+    let body = match recover::declaration_first(body) {
+        Some(fixed) => {
+            moved = fixed;
+            &moved[..]
+        }
+        None => body,
+    };
+    // feed-rs panics on an email beside a multi-byte character in an RSS contact.
+    let spaced;
+    let body = match recover::space_contact_emails(body) {
+        Some(fixed) => {
+            spaced = fixed;
+            &spaced[..]
+        }
+        None => body,
+    };
     let first_error = match parse_strict(body, base) {
         Ok(feed) if !lost_entries(&feed, body) => {
             return Ok(Parsed {

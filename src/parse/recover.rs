@@ -207,6 +207,208 @@ static DECLARED_ENCODING: LazyLock<regex::Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// quick-xml panics when an XML declaration changes the encoding after the document's first
+/// 64 bytes (it can switch only while decoding its first buffer): a declaration after blank
+/// lines or a comment, one longer than that, or one further into the document. The document's
+/// own declaration (the first, if only a prolog precedes it) is put first in a short form;
+/// any later one that names a different encoding loses its `encoding` (not well-formed XML
+/// either way). `None` when nothing needs changing.
+///
+/// Declarations are found as text, wherever they are, not as quick-xml would tokenize them:
+/// one inside a comment, a CDATA section or a processing instruction is changed too, which is
+/// what makes this safe whatever quick-xml makes of the markup around it. A declaration there
+/// that names the document's own encoding (a code sample, say) is left alone.
+pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
+    const SHORT: usize = 60;
+    let bom = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let found = declarations(body);
+    let first = found.first()?;
+    let moved = prolog_only(&body[bom..first.start]) && (first.start != bom || first.len() > SHORT);
+    let own = if moved || first.start == bom {
+        Some(first.clone())
+    } else {
+        None
+    };
+    let label = |d: &std::ops::Range<usize>| {
+        DECL_ENCODING
+            .captures(&body[d.clone()])
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_bytes())
+    };
+    let encoding = |d: &std::ops::Range<usize>| label(d).and_then(encoding_rs::Encoding::for_label);
+    let document = own
+        .as_ref()
+        .and_then(encoding)
+        .unwrap_or(encoding_rs::UTF_8);
+    let late: Vec<_> = found
+        .iter()
+        .filter(|d| Some(*d) != own.as_ref())
+        .filter(|d| {
+            body[(*d).clone()].windows(8).any(|w| w == b"encoding") && encoding(d) != Some(document)
+        })
+        .collect();
+    if !moved && late.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() + 16);
+    out.extend_from_slice(&body[..bom]);
+    if moved {
+        out.extend_from_slice(b"<?xml version=\"1.0\"");
+        if let Some(label) = label(first) {
+            out.extend_from_slice(b" encoding=\"");
+            out.extend_from_slice(label);
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"?>");
+    }
+    let mut at = bom;
+    for d in &found {
+        if moved && d == first {
+            out.extend_from_slice(&body[at..d.start]);
+            at = d.end;
+        } else if late.contains(&d) {
+            out.extend_from_slice(&body[at..d.start]);
+            let decl = &body[d.clone()];
+            let mut i = 0;
+            while let Some(k) = decl[i..].windows(8).position(|w| w == b"encoding") {
+                out.extend_from_slice(&decl[i..i + k]);
+                out.extend_from_slice(b"x-encoding");
+                i += k + 8;
+            }
+            out.extend_from_slice(&decl[i..]);
+            at = d.end;
+        }
+    }
+    out.extend_from_slice(&body[at..]);
+    Some(out)
+}
+
+/// An encoding label short enough for the rewritten declaration to stay within quick-xml's
+/// first buffer (the longest label encoding_rs knows has 19 characters).
+static DECL_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u)\sencoding\s*=\s*["']([A-Za-z0-9._:-]{1,24})["']"#).expect("static regex")
+});
+
+/// Whether `text`, before a declaration, holds only what may precede the root element:
+/// whitespace, comments, processing instructions and a doctype.
+fn prolog_only(text: &[u8]) -> bool {
+    static PROLOG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s-u)\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*\z").expect("static regex")
+    });
+    PROLOG.is_match(text)
+}
+
+/// feed-rs (3.0) splits an RSS `author`, `managingEditor` or `webMaster` into name and email by
+/// cutting one byte before and after the email, which panics when that byte is inside a
+/// multi-byte character ("dave@example.com\u{a0}(Dave)"). A space is put between such an
+/// email and its neighbour: a non-ASCII byte, an entity that is not an ASCII character, or a
+/// CDATA section or comment (whose text is unknown here). ASCII delimiters (`<`, `(`, `[`,
+/// `&lt;`), which feed-rs cuts on purpose, stay. `None` when no email needs it.
+pub fn space_contact_emails(body: &[u8]) -> Option<Vec<u8>> {
+    static CONTACT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s-u)<(author|managingEditor|webMaster)(?:\s[^>]*)?>(.*?)</")
+            .expect("static regex")
+    });
+    static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?-u)[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("static regex")
+    });
+    let mut cuts = Vec::new();
+    for contact in CONTACT.captures_iter(body) {
+        let Some(text) = contact.get(2) else { continue };
+        let content = text.as_bytes();
+        for email in EMAIL.find_iter(content) {
+            if unsafe_neighbour(&content[..email.start()], true) {
+                cuts.push(text.start() + email.start());
+            }
+            if unsafe_neighbour(&content[email.end()..], false) {
+                cuts.push(text.start() + email.end());
+            }
+        }
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() + cuts.len());
+    let mut at = 0;
+    for cut in cuts {
+        out.extend_from_slice(&body[at..cut]);
+        out.push(b' ');
+        at = cut;
+    }
+    out.extend_from_slice(&body[at..]);
+    Some(out)
+}
+
+/// Whether the raw text beside an email (`before` it: ends there; else starts there) may decode
+/// to a multi-byte character.
+fn unsafe_neighbour(text: &[u8], before: bool) -> bool {
+    static ENTITY_BEFORE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?-u)&(#?[A-Za-z0-9]+);\z").expect("static regex"));
+    static ENTITY_AFTER: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?-u)\A&(#?[A-Za-z0-9]+);").expect("static regex"));
+    let byte = if before { text.last() } else { text.first() };
+    let Some(&byte) = byte else {
+        return false;
+    };
+    if byte >= 0x80 {
+        return true;
+    }
+    let marked = if before {
+        text.ends_with(b"]]>") || text.ends_with(b"-->")
+    } else {
+        text.starts_with(b"<!") || text.starts_with(b"]]>")
+    };
+    if marked {
+        return true;
+    }
+    let entity = if before {
+        ENTITY_BEFORE.captures(text)
+    } else {
+        ENTITY_AFTER.captures(text)
+    };
+    let Some(name) = entity.and_then(|c| c.get(1)).map(|m| m.as_bytes()) else {
+        return false;
+    };
+    let ascii = match name {
+        b"lt" | b"gt" | b"amp" | b"quot" | b"apos" => true,
+        [b'#', b'x' | b'X', hex @ ..] => std::str::from_utf8(hex)
+            .ok()
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .is_some_and(|c| c < 0x80),
+        [b'#', dec @ ..] => std::str::from_utf8(dec)
+            .ok()
+            .and_then(|d| d.parse::<u32>().ok())
+            .is_some_and(|c| c < 0x80),
+        _ => false,
+    };
+    !ascii
+}
+
+/// Every XML declaration in `body` as text (`<?xml` then whitespace or `?`, to the first `?>`,
+/// as quick-xml reads one), in order.
+fn declarations(body: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(offset) = body[i..].windows(5).position(|w| w == b"<?xml") {
+        let at = i + offset;
+        i = at + 5;
+        if !matches!(body.get(at + 5), Some(b' ' | b'\t' | b'\r' | b'\n' | b'?')) {
+            continue;
+        }
+        let Some(end) = body[at + 2..].windows(2).position(|w| w == b"?>") else {
+            break; // unclosed: quick-xml reports an error, not a declaration
+        };
+        // The declaration runs to its `?>`: a `<?xml` inside it starts nothing.
+        i = at + 2 + end + 2;
+        found.push(at..i);
+    }
+    found
+}
+
 fn fix_bare_ampersands(body: &[u8]) -> Option<Vec<u8>> {
     if !BARE_AMP.is_match(body) {
         return None;
@@ -275,5 +477,56 @@ mod tests {
             fix_undeclared_encoding(b"<t>caf\xe9</t>", Some("text/xml; charset=iso-8859-1"));
         assert_eq!(String::from_utf8(fixed.unwrap()).unwrap(), "<t>café</t>");
         assert_eq!(fix_undeclared_encoding(b"<t>caf\xc3\xa9</t>", None), None);
+    }
+
+    #[test]
+    fn the_declaration_is_put_first_and_short_and_later_encodings_dropped() {
+        let ok = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss/>";
+        assert_eq!(declaration_first(ok), None);
+        assert_eq!(declaration_first(b"<rss/>"), None);
+        let fixed = declaration_first(
+            b"\xEF\xBB\xBF\n\n<!-- c --><?xml  version='1.0' encoding='koi8-r' ?><rss><![CDATA[<?xml version=\"1.0\" encoding=\"KOI8-R\"?>]]><!-- <?xml encoding='big5'?> --><?xml version=\"1.0\"?></rss>",
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&fixed),
+            "\u{feff}<?xml version=\"1.0\" encoding=\"koi8-r\"?>\n\n<!-- c --><rss><![CDATA[<?xml version=\"1.0\" encoding=\"KOI8-R\"?>]]><!-- <?xml x-encoding='big5'?> --><?xml version=\"1.0\"?></rss>",
+            "only a later declaration of another encoding changes"
+        );
+        // Found by the fuzz target: a declaration inside another one is part of it (the
+        // ranges overlapped and slicing panicked).
+        assert_eq!(
+            declaration_first(b"<?xml <?xml encoding='big5'?><rss/><?xml encoding='koi8-r'?>")
+                .unwrap(),
+            b"<?xml <?xml encoding='big5'?><rss/><?xml x-encoding='koi8-r'?>"
+        );
+        // Later in the document than quick-xml can switch, whatever hides it: dropped.
+        assert_eq!(
+            declaration_first(b"<?xm\x02<?xml encoding=\"big5\"?><rss/>").unwrap(),
+            b"<?xm\x02<?xml x-encoding=\"big5\"?><rss/>"
+        );
+    }
+
+    #[test]
+    fn emails_beside_multi_byte_characters_in_contacts_get_a_space() {
+        let fixed = space_contact_emails(
+            "<author>dave@example.com\u{a0}(Dave)</author><webMaster>Ann\u{b7}ann@example.org</webMaster>".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(fixed).unwrap(),
+            "<author>dave@example.com \u{a0}(Dave)</author><webMaster>Ann\u{b7} ann@example.org</webMaster>"
+        );
+        let entity = space_contact_emails(b"<author>x@example.com&#xA0;X</author>").unwrap();
+        assert_eq!(entity, b"<author>x@example.com &#xA0;X</author>");
+        // Delimiters feed-rs cuts on purpose are left alone, and so is text elsewhere.
+        for untouched in [
+            &b"<author>First Last &lt;user@example.com&gt;</author>"[..],
+            b"<author>First Last (user@example.com)</author>",
+            b"<managingEditor>user@example.com</managingEditor>",
+            "<title>user@example.com\u{a0}x</title>".as_bytes(),
+        ] {
+            assert_eq!(space_contact_emails(untouched), None);
+        }
     }
 }

@@ -63,3 +63,68 @@ fn json_feed_is_read() {
     let p = parse(br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","title":"x","url":"https://e.org/1"}]}"#, None, &base()).unwrap();
     assert_eq!(p.feed.entries[0].id, "1");
 }
+
+/// Found by the fuzz target: quick-xml panics ("set_encoding() called after prefix buffer was
+/// drained") when a declaration switches the encoding after the document's first 64 bytes.
+/// feed-rs's panic was caught, but the feed was lost as "the feed parser crashed"; real feeds
+/// with blank lines, a comment or a long declaration in front read fine now.
+#[test]
+fn a_declaration_after_the_first_64_bytes_is_read_not_a_crash() {
+    let tail = "<rss version=\"2.0\"><channel><title>Caf\u{e9}</title><item><title>x</title></item></channel></rss>";
+    let latin1 = |s: String| -> Vec<u8> { s.chars().map(|c| c as u32 as u8).collect() };
+    let decl = "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>";
+    for (case, doc) in [
+        (
+            "blank lines first",
+            format!("{}{decl}{tail}", "\n".repeat(100)),
+        ),
+        (
+            "a comment first",
+            format!("<!--{}-->{decl}{tail}", "x".repeat(80)),
+        ),
+        (
+            "a long declaration",
+            format!(
+                "<?xml version=\"1.0\"{}encoding=\"iso-8859-1\" standalone=\"yes\"?>{tail}",
+                " ".repeat(80)
+            ),
+        ),
+    ] {
+        let body = latin1(doc);
+        let unguarded = std::panic::catch_unwind(|| {
+            let fixed = recover::declaration_first(&body).unwrap_or_else(|| body.clone());
+            parse_unguarded(&fixed, &base()).is_ok()
+        });
+        assert!(
+            matches!(unguarded, Ok(true)),
+            "{case}: feed-rs must not panic"
+        );
+        let p = parse(&body, None, &base()).unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(p.feed.title.unwrap().content, "Caf\u{e9}", "{case}");
+        assert_eq!(p.feed.entries.len(), 1, "{case}");
+    }
+    // A declaration inside the document (not well-formed) is dropped; the items stay.
+    let misplaced = format!(
+        "<rss version=\"2.0\"><channel><title>t</title>{}{decl}<item><title>x</title></item></channel></rss>",
+        " ".repeat(80)
+    );
+    let p = parse(misplaced.as_bytes(), None, &base()).unwrap();
+    assert_eq!(p.feed.entries.len(), 1);
+}
+
+/// Found by the fuzz target: feed-rs 3.0 cuts one byte beside the email of an RSS contact and
+/// panicked inside a multi-byte character; the feed was lost as "the feed parser crashed".
+#[test]
+fn an_email_beside_a_multi_byte_character_is_read_not_a_crash() {
+    let xml = "<rss version=\"2.0\"><channel><title>t</title><managingEditor>dave@example.com\u{a0}(Dave Winer)</managingEditor><item><title>x</title><author>Ann\u{a0}ann@example.org</author></item></channel></rss>";
+    let unguarded = std::panic::catch_unwind(|| {
+        let fixed = recover::space_contact_emails(xml.as_bytes()).unwrap();
+        parse_unguarded(&fixed, &base()).is_ok()
+    });
+    assert!(matches!(unguarded, Ok(true)), "feed-rs must not panic");
+    let p = parse(xml.as_bytes(), None, &base()).unwrap();
+    assert_eq!(p.feed.entries.len(), 1);
+    let author = &p.feed.entries[0].authors[0];
+    assert_eq!(author.name.as_deref(), Some("Ann"));
+    assert_eq!(author.email.as_deref(), Some("ann@example.org"));
+}

@@ -147,6 +147,12 @@ pub struct Origin {
 
 impl Origin {
     pub fn start() -> Origin {
+        Origin::start_on("127.0.0.1:0")
+    }
+
+    /// A server listening on `addr` (`base` names the address bound).
+    pub fn start_on(addr: &str) -> Origin {
+        let addr = addr.to_string();
         let inner = Arc::new(Mutex::new(Inner::default()));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -158,9 +164,7 @@ impl Origin {
                 .build()
                 .expect("test runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
+                let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
                 addr_tx
                     .send(listener.local_addr().expect("addr"))
                     .expect("send addr");

@@ -388,7 +388,13 @@ fn a_socket_passed_by_systemd_is_served() {
         Duration::from_secs(30),
         || get(&format!("http://127.0.0.1:{port}/healthz"), &[]),
     );
-    let _ = child.kill();
+    // A graceful stop, so the log is complete when read (SIGKILL could cut it short).
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    wait_for("the daemon to stop", Duration::from_secs(30), || {
+        child.try_wait().ok().flatten()
+    });
     let output = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));

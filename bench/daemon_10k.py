@@ -87,11 +87,14 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.environ.get("RESULTS_DIR", "/tmp/fm-scale"), "daemon-10k"))
     ap.add_argument("--feedmerge", default=os.environ.get("FEEDMERGE", os.path.join(HERE, "..", "target", "release", "feedmerge")))
     ap.add_argument("--access-log", default="/tmp/rssbench/nginx/access.log")
+    ap.add_argument("--store", help="use this existing store (kept) instead of a fresh one (deleted at the end); "
+                    "the run then waits --steady seconds from the start instead of for a cold round")
     a = ap.parse_args()
 
     os.makedirs(a.out, exist_ok=True)
-    store = os.path.join(a.out, "store")
-    subprocess.run(["rm", "-rf", store], check=True, timeout=120)
+    store = a.store or os.path.join(a.out, "store")
+    if not a.store:
+        subprocess.run(["rm", "-rf", store], check=True, timeout=120)
     ua = f"feedmerge-scale-bench/{os.getpid()}-{int(time.time())}"
     urls = farm_config.read_urls(a.urls)
     text, n = farm_config.build(urls, store, copies=a.copies, interval=a.interval, min_interval="1s",
@@ -131,6 +134,8 @@ def main():
                 print(f"t={now:6.0f}s rss={s['VmRSS'] / 1024:6.1f}MB cpu={s['cpu_s']:7.1f}s "
                       f"req={s['requests']} {s['status']} distinct200={len(log.first_200)}",
                       file=sys.stderr, flush=True)
+            if a.store and steady_start is None:
+                steady_start = s["t"]
             if cold_done is None and len(log.first_200) >= n:
                 cold_done = s["t"]
                 # Let the last batches reach the store and the render settle before the window.
@@ -180,7 +185,8 @@ def main():
     with open(os.path.join(a.out, "daemon-10k.json"), "w") as f:
         json.dump({"result": result, "samples": samples}, f, indent=1)
     print(json.dumps(result, indent=1))
-    subprocess.run(["rm", "-rf", store], timeout=120)
+    if not a.store:
+        subprocess.run(["rm", "-rf", store], timeout=120)
     return 0 if "error" not in result else 1
 
 

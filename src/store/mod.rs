@@ -42,7 +42,7 @@ pub enum OpenError {
 }
 
 /// sled's own default cache is 1 GiB and only a hint; a feed store needs far less.
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// How many of the newest stories publishing looks at, at most, to fill a feed.
 const SCAN_LIMIT: usize = 10_000;

@@ -98,22 +98,6 @@ impl Index for BenchIndex {
     }
 }
 
-fn copy_of(entry: &Entry, joined_by: Layer) -> Copy {
-    Copy {
-        entry: entry.key.clone(),
-        guid: entry.guid.clone(),
-        source: entry.source.clone(),
-        source_url: entry.source_url.clone(),
-        title: entry.title.clone(),
-        link: entry.link.clone(),
-        published: entry.published,
-        joined_by,
-        score: None,
-        reason: String::new(),
-        priority: entry.priority,
-    }
-}
-
 impl BenchIndex {
     /// What ingest does with a decision, minus the store: new stories get their keys and
     /// postings, joined copies are added to their story (so the source guards see them).
@@ -122,7 +106,7 @@ impl BenchIndex {
             Decision::Seen(_) => {}
             Decision::Join { story, layer, .. } => {
                 if let Some(s) = self.memory.story_mut(*story) {
-                    s.copies.push(copy_of(entry, *layer));
+                    s.copies.push(Copy::of(entry, *layer, None, String::new()));
                 }
             }
             Decision::New => {
@@ -146,7 +130,7 @@ impl BenchIndex {
                     enclosures: entry.enclosures.clone(),
                     published: entry.published,
                     updated: entry.published,
-                    copies: vec![copy_of(entry, Layer::First)],
+                    copies: vec![Copy::of(entry, Layer::First, None, String::new())],
                     signature: entry.signature.clone(),
                 };
                 self.memory

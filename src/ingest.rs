@@ -446,7 +446,12 @@ pub fn apply(
                     done.merged += 1;
                 }
                 done.joined_by.push(layer);
-                join(&mut story, copy_of(entry, layer, score, reason), entry, now);
+                join(
+                    &mut story,
+                    Copy::of(entry, layer, score, reason),
+                    entry,
+                    now,
+                );
                 txn.update_story(old_published, &story)?;
                 record(&mut txn, entry, &story, now)?;
                 done.joined += 1;
@@ -517,22 +522,6 @@ fn claim_keys(txn: &mut Txn<'_>, entry: &Entry, story: &Story) -> Result<(), Sto
     Ok(())
 }
 
-fn copy_of(entry: &Entry, joined_by: Layer, score: Option<f64>, reason: String) -> Copy {
-    Copy {
-        entry: entry.key.clone(),
-        guid: entry.guid.clone(),
-        source: entry.source.clone(),
-        source_url: entry.source_url.clone(),
-        title: entry.title.clone(),
-        link: entry.link.clone(),
-        published: entry.published,
-        joined_by,
-        score,
-        reason,
-        priority: entry.priority,
-    }
-}
-
 fn new_story(id: crate::model::StoryId, entry: &Entry, now: DateTime<Utc>) -> Story {
     let mut story = Story {
         id,
@@ -544,7 +533,7 @@ fn new_story(id: crate::model::StoryId, entry: &Entry, now: DateTime<Utc>) -> St
         enclosures: Vec::new(),
         published: entry.published,
         updated: now,
-        copies: vec![copy_of(entry, Layer::First, None, "first copy".into())],
+        copies: vec![Copy::of(entry, Layer::First, None, "first copy".into())],
         signature: entry.signature.clone(),
     };
     lead(&mut story, entry);

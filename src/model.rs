@@ -130,6 +130,25 @@ pub struct Copy {
     pub priority: i32,
 }
 
+impl Copy {
+    /// `entry` as a copy of a story, joined by `joined_by` for `reason`.
+    pub fn of(entry: &Entry, joined_by: Layer, score: Option<f64>, reason: String) -> Copy {
+        Copy {
+            entry: entry.key.clone(),
+            guid: entry.guid.clone(),
+            source: entry.source.clone(),
+            source_url: entry.source_url.clone(),
+            title: entry.title.clone(),
+            link: entry.link.clone(),
+            published: entry.published,
+            joined_by,
+            score,
+            reason,
+            priority: entry.priority,
+        }
+    }
+}
+
 /// A story as stored and published: the leading copy's text plus every copy that joined it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Story {

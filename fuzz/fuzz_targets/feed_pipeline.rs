@@ -116,7 +116,7 @@ fn apply(
             let Some(stored) = index.story_mut(story) else {
                 return;
             };
-            stored.copies.push(copy(entry, layer, score, reason));
+            stored.copies.push(Copy::of(entry, layer, score, reason));
             stored.order_copies();
             stored.updated = now;
             let stored = stored.clone();
@@ -133,27 +133,11 @@ fn apply(
                 enclosures: entry.enclosures.clone(),
                 published: entry.published,
                 updated: now,
-                copies: vec![copy(entry, Layer::First, None, "first copy".into())],
+                copies: vec![Copy::of(entry, Layer::First, None, "first copy".into())],
                 signature: entry.signature.clone(),
             };
             *next_id += 1;
             index.insert(story, entry.url_key.as_deref(), entry.title_key.as_deref());
         }
-    }
-}
-
-fn copy(entry: &Entry, joined_by: Layer, score: Option<f64>, reason: String) -> Copy {
-    Copy {
-        entry: entry.key.clone(),
-        guid: entry.guid.clone(),
-        source: entry.source.clone(),
-        source_url: entry.source_url.clone(),
-        title: entry.title.clone(),
-        link: entry.link.clone(),
-        published: entry.published,
-        joined_by,
-        score,
-        reason,
-        priority: entry.priority,
     }
 }

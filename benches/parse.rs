@@ -33,7 +33,7 @@ use std::time::Instant;
 use chrono::Utc;
 use feedmerge::config::Source;
 use feedmerge::dedup::{self, Decision, Index, Memory, Sketch};
-use feedmerge::model::{Copy, Entry, EntryKey, Layer, Story, StoryId};
+use feedmerge::model::{Copy, Entry, EntryKey, Story, StoryId};
 use feedmerge::normalize::normalize_feed;
 
 /// How many candidates the near layer gets, as `src/store/txn.rs` truncates them.
@@ -120,19 +120,7 @@ impl BenchIndex {
                         list.remove(0);
                     }
                 }
-                let story = Story {
-                    id,
-                    title: entry.title.clone(),
-                    link: entry.link.clone(),
-                    summary: entry.summary.clone(),
-                    content: entry.content.clone(),
-                    authors: entry.authors.clone(),
-                    enclosures: entry.enclosures.clone(),
-                    published: entry.published,
-                    updated: entry.published,
-                    copies: vec![Copy::of(entry, Layer::First, None, String::new())],
-                    signature: entry.signature.clone(),
-                };
+                let story = Story::founded_by(id, entry, entry.published);
                 self.memory
                     .insert(story, entry.url_key.as_deref(), entry.title_key.as_deref());
             }

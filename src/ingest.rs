@@ -457,7 +457,8 @@ pub fn apply(
                 done.joined += 1;
             }
             Decision::New => {
-                let story = new_story(txn.new_story_id(&entry.key, entry.published)?, entry, now);
+                let story =
+                    Story::founded_by(txn.new_story_id(&entry.key, entry.published)?, entry, now);
                 txn.insert_story(&story)?;
                 txn.index_words(
                     story.id,
@@ -520,24 +521,6 @@ fn claim_keys(txn: &mut Txn<'_>, entry: &Entry, story: &Story) -> Result<(), Sto
         txn.claim_title(t, dedup::day(entry.published), story.id)?;
     }
     Ok(())
-}
-
-fn new_story(id: crate::model::StoryId, entry: &Entry, now: DateTime<Utc>) -> Story {
-    let mut story = Story {
-        id,
-        title: String::new(),
-        link: None,
-        summary: None,
-        content: None,
-        authors: Vec::new(),
-        enclosures: Vec::new(),
-        published: entry.published,
-        updated: now,
-        copies: vec![Copy::of(entry, Layer::First, None, "first copy".into())],
-        signature: entry.signature.clone(),
-    };
-    lead(&mut story, entry);
-    story
 }
 
 /// Makes `entry`'s text the story's. The story keeps its id, so its GUID does not change.

@@ -175,6 +175,25 @@ pub struct Story {
 }
 
 impl Story {
+    /// A new story founded by `entry`: its text leads, it is the first copy.
+    pub fn founded_by(id: StoryId, entry: &Entry, now: DateTime<Utc>) -> Story {
+        Story {
+            id,
+            title: entry.title.clone(),
+            link: entry.link.clone(),
+            summary: entry.summary.clone(),
+            content: entry.content.clone(),
+            authors: entry.authors.clone(),
+            enclosures: entry.enclosures.clone(),
+            published: entry.published,
+            updated: now,
+            copies: vec![Copy::of(entry, Layer::First, None, "first copy".into())],
+            signature: entry.signature.clone(),
+        }
+    }
+}
+
+impl Story {
     /// Puts the leading copy first: highest priority, then earliest (a stable sort keeps the
     /// arrival order of ties).
     pub fn order_copies(&mut self) {

@@ -14,7 +14,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use feedmerge::config::Source;
 use feedmerge::dedup::{self, Decision, Memory};
-use feedmerge::model::{Copy, Entry, Layer, Story, StoryId};
+use feedmerge::model::{Copy, Entry, Story, StoryId};
 use feedmerge::normalize::normalize_feed;
 use feedmerge::parse;
 use libfuzzer_sys::fuzz_target;
@@ -123,19 +123,7 @@ fn apply(
             index.insert(stored, entry.url_key.as_deref(), entry.title_key.as_deref());
         }
         Decision::New => {
-            let story = Story {
-                id: StoryId(*next_id),
-                title: entry.title.clone(),
-                link: entry.link.clone(),
-                summary: entry.summary.clone(),
-                content: entry.content.clone(),
-                authors: entry.authors.clone(),
-                enclosures: entry.enclosures.clone(),
-                published: entry.published,
-                updated: now,
-                copies: vec![Copy::of(entry, Layer::First, None, "first copy".into())],
-                signature: entry.signature.clone(),
-            };
+            let story = Story::founded_by(StoryId(*next_id), entry, now);
             *next_id += 1;
             index.insert(story, entry.url_key.as_deref(), entry.title_key.as_deref());
         }

@@ -430,3 +430,132 @@ fn a_rare_tag_and_its_source_fill_their_feeds_from_older_stories() {
     );
     assert_eq!(titles("tags/city.xml"), titles("feed.xml"));
 }
+
+/// One response read off a raw connection: status, lower-cased headers, body.
+struct Raw {
+    status: u16,
+    headers: std::collections::HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// Reads the next response from `conn` (`head_only`: a reply to HEAD, no body follows).
+fn read_response(conn: &mut std::io::BufReader<std::net::TcpStream>, head_only: bool) -> Raw {
+    use std::io::BufRead;
+    let mut line = String::new();
+    conn.read_line(&mut line).unwrap();
+    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = std::collections::HashMap::new();
+    loop {
+        line.clear();
+        conn.read_line(&mut line).unwrap();
+        let Some((name, value)) = line.trim_end().split_once(": ") else {
+            break;
+        };
+        headers.insert(name.to_ascii_lowercase(), value.to_string());
+    }
+    let len: usize = match (head_only, headers.get("content-length")) {
+        (false, Some(len)) => len.parse().unwrap(),
+        _ => 0,
+    };
+    let mut body = vec![0; len];
+    conn.read_exact(&mut body).unwrap();
+    Raw {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Plain feeds go out by `sendfile` from a copy of the snapshot; the first request that path
+/// does not answer hands the connection to hyper. Pipelined requests on one keep-alive
+/// connection must all be answered, in order, with the bytes a fresh connection gets, and a
+/// connection that stays open must see the feed change.
+#[test]
+fn one_connection_mixes_plain_head_compressed_and_routed_requests_and_sees_changes() {
+    use std::io::Write;
+    let origin = Origin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = podcast_daemon(&origin, dir.path());
+    let (_, _, rss) = get(&daemon.url("feed.xml"), &[]).unwrap();
+    let (_, _, atom) = get(&daemon.url("atom.xml"), &[]).unwrap();
+
+    let addr = daemon
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut conn = std::io::BufReader::new(stream);
+
+    // A plain GET and HEAD, then (on the same connection) a new feed must reach it: the origin
+    // gets a second episode and a reload adds a source, so the daemon polls and re-renders.
+    writer
+        .write_all(b"GET /feed.xml HTTP/1.1\r\nHost: t\r\n\r\nHEAD /atom.xml?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let first = read_response(&mut conn, false);
+    assert_eq!((first.status, &first.body), (200, &rss));
+    assert_eq!(
+        first.headers["content-type"],
+        "application/rss+xml; charset=utf-8"
+    );
+    assert!(first.headers.contains_key("date"));
+    assert!(first.headers.contains_key("etag"));
+    let head = read_response(&mut conn, true);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.headers["content-length"], atom.len().to_string());
+
+    origin.feed(
+        "more.xml",
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>More</title><link>https://more.example/</link><description>d</description>
+<item><guid>m-1</guid><title>Lighthouse keepers mark a century on the northern island</title><link>https://more.example/1</link><pubDate>Wed, 26 Nov 2025 09:00:00 +0000</pubDate></item></channel></rss>"#,
+        "application/rss+xml",
+    );
+    let config = dir.path().join("feedmerge.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "[[source]]\nname = \"More\"\nurl = \"{}\"\n",
+        origin.url("more.xml")
+    ));
+    std::fs::write(&config, toml).unwrap();
+    daemon.signal("HUP");
+    wait_for(
+        "the new story on the open connection",
+        Duration::from_secs(30),
+        || {
+            writer
+                .write_all(b"GET /feed.xml HTTP/1.1\r\nHost: t\r\n\r\n")
+                .unwrap();
+            let r = read_response(&mut conn, false);
+            assert_eq!(r.status, 200);
+            String::from_utf8(r.body)
+                .unwrap()
+                .contains("Lighthouse keepers")
+                .then_some(())
+        },
+    );
+    let (_, _, rss) = get(&daemon.url("feed.xml"), &[]).unwrap();
+
+    // Compressed, conditional and routed requests are hyper's; the connection keeps working.
+    writer
+        .write_all(
+            b"GET /feed.xml HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n\
+              GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n\
+              GET /feed.xml HTTP/1.1\r\nHost: t\r\n\r\n",
+        )
+        .unwrap();
+    let gz = read_response(&mut conn, false);
+    assert_eq!(gz.headers["content-encoding"], "gzip");
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(gz.body.as_slice())
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, rss);
+    let health = read_response(&mut conn, false);
+    assert_eq!((health.status, health.body.as_slice()), (200, &b"ok\n"[..]));
+    let last = read_response(&mut conn, false);
+    assert_eq!((last.status, &last.body), (200, &rss));
+}

@@ -32,6 +32,8 @@ use tower_service::Service as _;
 use crate::render::{Rendered, Snapshot};
 use crate::store::Store;
 
+mod plain;
+
 // Feed handlers take the whole `Request` rather than `HeaderMap`, which axum clones per request.
 
 /// What the handlers read.
@@ -249,15 +251,11 @@ async fn index(State(s): State<Shared>, req: Request) -> Response {
 /// The response to a GET or HEAD of `doc`: headers cloned from the ones built at render time
 /// and a body that shares the rendered bytes.
 fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response<FeedBody> {
-    let (status, head, body) = if not_modified(doc, headers) {
-        (StatusCode::NOT_MODIFIED, &doc.heads.not_modified, None)
-    } else if accepts(headers, "br") {
-        // Brotli is smaller; every client that sends `br` also takes it over gzip.
-        (StatusCode::OK, &doc.heads.brotli, Some(&doc.brotli))
-    } else if accepts(headers, "gzip") {
-        (StatusCode::OK, &doc.heads.gzip, Some(&doc.gzip))
-    } else {
-        (StatusCode::OK, &doc.heads.identity, Some(&doc.body))
+    let (status, head, body) = match choose(doc, headers) {
+        Variant::NotModified => (StatusCode::NOT_MODIFIED, &doc.heads.not_modified, None),
+        Variant::Brotli => (StatusCode::OK, &doc.heads.brotli, Some(&doc.brotli)),
+        Variant::Gzip => (StatusCode::OK, &doc.heads.gzip, Some(&doc.gzip)),
+        Variant::Identity => (StatusCode::OK, &doc.heads.identity, Some(&doc.body)),
     };
     let body = if method == Method::HEAD {
         None
@@ -268,6 +266,43 @@ fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response<Fee
     *response.status_mut() = status;
     *response.headers_mut() = head.clone();
     response
+}
+
+/// Which of a document's prebuilt responses a request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    NotModified,
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+fn choose(doc: &Rendered, headers: &HeaderMap) -> Variant {
+    if not_modified(doc, headers) {
+        Variant::NotModified
+    } else if accepts(headers, "br") {
+        // Brotli is smaller; every client that sends `br` also takes it over gzip.
+        Variant::Brotli
+    } else if accepts(headers, "gzip") {
+        Variant::Gzip
+    } else {
+        Variant::Identity
+    }
+}
+
+/// The paths of the live feeds, served from the snapshot before the router.
+const LIVE_PATHS: [&str; 5] = ["/feed.xml", "/atom.xml", "/feed.json", "/sources.opml", "/"];
+
+/// The live document at `LIVE_PATHS[i]`.
+fn live(snapshot: &Snapshot, i: usize) -> Option<&Rendered> {
+    match i {
+        0 => Some(&snapshot.rss),
+        1 => Some(&snapshot.atom),
+        2 => Some(&snapshot.json),
+        3 => Some(&snapshot.opml),
+        4 => Some(&snapshot.html),
+        _ => None,
+    }
 }
 
 /// A response body: the rendered bytes (or none, for `304` and `HEAD`), or whatever a routed
@@ -313,10 +348,11 @@ impl http_body::Body for FeedBody {
 /// Serves HTTP/1.1 on `listener` until `stop` is cancelled, then stops accepting, lets every
 /// connection finish the request it is answering, and returns once all are closed.
 ///
-/// The live feeds (`/feed.xml`, `/atom.xml`, `/feed.json`, `/sources.opml`, `/`) are answered
-/// before the router: a connection keeps the snapshot it last used and only looks at the
-/// channel again when it changed, so a request touches no lock and no shared counter, and
-/// allocates only its header map. Everything else goes through [`router`].
+/// The live feeds ([`LIVE_PATHS`]) are answered before the router: a connection keeps the
+/// snapshot it last used and only looks at the channel again when it changed, so a request
+/// touches no lock and no shared counter, and allocates only its header map. A connection
+/// starts in [`plain`], which sends plain bodies with `sendfile`, and moves to hyper at the
+/// first request that path does not answer. Everything else goes through [`router`].
 pub async fn serve(
     listener: TcpListener,
     shared: Shared,
@@ -325,6 +361,7 @@ pub async fn serve(
     let routed = router(shared.clone());
     let connections = TaskTracker::new();
     let http = hyper::server::conn::http1::Builder::new();
+    let spools = Arc::new(plain::Spools::default());
     loop {
         let stream = tokio::select! {
             biased;
@@ -345,15 +382,25 @@ pub async fn serve(
         // Responses are written whole; waiting for an ACK before the last segment only adds
         // latency.
         let _ = stream.set_nodelay(true);
-        let service = Connection {
-            feeds: RefCell::new(Feeds::new(shared.snapshots.clone())),
-            routed: routed.clone(),
-        };
-        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let feeds = Feeds::new(shared.snapshots.clone());
+        let routed = routed.clone();
+        let spools = spools.clone();
+        let http = http.clone();
         // Each connection waits on its own child token: polling it on every request then
         // touches only this connection's waiter, not one shared by all of them.
         let stop = stop.child_token();
         connections.spawn(async move {
+            let (mut stream, mut feeds) = (stream, feeds);
+            let read = match plain::answer(&mut stream, &mut feeds, &spools, &stop).await {
+                plain::Outcome::Closed => return,
+                plain::Outcome::HandOver(read) => read,
+            };
+            let service = Connection {
+                feeds: RefCell::new(feeds),
+                routed,
+            };
+            let io = TokioIo::new(plain::Prefixed { read, stream });
+            let conn = http.serve_connection(io, service);
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
                 biased;
@@ -422,14 +469,11 @@ impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Con
         if req.method() == Method::GET || req.method() == Method::HEAD {
             let mut feeds = self.feeds.borrow_mut();
             let snapshot = feeds.latest();
-            let doc = match req.uri().path() {
-                "/feed.xml" => Some(&snapshot.rss),
-                "/atom.xml" => Some(&snapshot.atom),
-                "/feed.json" => Some(&snapshot.json),
-                "/sources.opml" => Some(&snapshot.opml),
-                "/" => Some(&snapshot.html),
-                _ => None,
-            };
+            let path = req.uri().path();
+            let doc = LIVE_PATHS
+                .iter()
+                .position(|p| *p == path)
+                .and_then(|i| live(snapshot, i));
             if let Some(doc) = doc {
                 return Either::Left(std::future::ready(Ok(respond(
                     doc,

@@ -271,7 +271,8 @@ impl Pollers {
             let stop = self.shutdown.child_token();
             let state = stored_state(&self.store, source);
             let health = self.health.clone();
-            let run = poll::run_source(
+            // Boxed so the task holds a pointer, not a second copy of the poller's state.
+            let run = Box::pin(poll::run_source(
                 self.fetcher.clone(),
                 source.clone(),
                 state,
@@ -279,7 +280,7 @@ impl Pollers {
                 self.permits.clone(),
                 self.metrics.clone(),
                 stop.clone(),
-            );
+            ));
             self.tasks.spawn(async move {
                 health.pollers_running.fetch_add(1, Ordering::Relaxed);
                 run.await;
@@ -373,7 +374,11 @@ pub async fn once(config: Config) -> Result<Vec<OnceReport>, Failure> {
         let metrics = metrics.clone();
         polls.spawn(async move {
             let _permit = permits.acquire().await;
-            let (outcome, _) = poll::poll_once(&fetcher, &source, &state, &batches, &metrics).await;
+            // Boxed: the thousands of tasks waiting for a permit stay small.
+            let (outcome, _) = Box::pin(poll::poll_once(
+                &fetcher, &source, &state, &batches, &metrics,
+            ))
+            .await;
             OnceReport {
                 source: source.name,
                 outcome,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use siphasher::sip::SipHasher13;
 
-use super::{decode, encode, keys, DropRecord, PollState, Store, StoreError};
+use super::{decode, encode, encode_compact, keys, DropRecord, PollState, Store, StoreError};
 use crate::dedup::{Index, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
@@ -98,7 +98,7 @@ impl<'a> Txn<'a> {
                 sketch.signature = old.signature;
             }
         }
-        self.put(keys::sketch(story.id), encode(&sketch));
+        self.put(keys::sketch(story.id), encode_compact(&sketch));
         Ok(())
     }
 
@@ -153,7 +153,7 @@ impl<'a> Txn<'a> {
     }
 
     pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) {
-        self.put(keys::entry(key), encode(record));
+        self.put(keys::entry(key), encode_compact(record));
     }
 
     /// Points a URL key at a story, unless it already points at one (the first story keeps it).
@@ -233,7 +233,7 @@ impl<'a> Txn<'a> {
     }
 
     pub fn set_poll_state(&mut self, source_url: &str, state: &PollState) {
-        self.put(keys::poll_state(source_url), encode(state));
+        self.put(keys::poll_state(source_url), encode_compact(state));
     }
 
     /// Applies every pending write as one atomic sled batch (not yet flushed).

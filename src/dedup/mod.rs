@@ -42,7 +42,8 @@ pub trait Index {
     /// What dedup needs to know of a stored story (not its text).
     fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, Self::Error>;
     /// Stories founded on `days` whose founding headline has any of `words`, with how many of
-    /// them, most first. Bounded: a fixed number of point reads per word and day.
+    /// them, most first (ties: lowest id first). Bounded: a fixed number of point reads per word
+    /// and day. Only the first [`MAX_CANDIDATES`] are looked at, so an index may return no more.
     fn candidates(
         &self,
         words: &[String],
@@ -114,8 +115,9 @@ impl Default for Settings {
     }
 }
 
-/// How many candidate stories the near layer verifies at most.
-const MAX_CANDIDATES: usize = 8;
+/// How many candidate stories the near layer verifies at most: the store's index returns no
+/// more than these.
+pub(crate) const MAX_CANDIDATES: usize = 8;
 
 /// The day number a time falls on (days since 1970), as the near-duplicate index buckets it.
 pub fn day(t: DateTime<Utc>) -> i64 {

@@ -1,15 +1,18 @@
-//! Key layout of the `feedmerge` tree. One byte prefix per kind of record:
+//! Key layout of the `feedmerge` tree. One byte prefix per kind of record. Values marked
+//! *compact* are written as the tag byte `0x01` and postcard (the fields in declaration
+//! order); the others, and compact ones written by earlier versions, are JSON (`{...}`), and
+//! both are read wherever they are found (see `super::decode`):
 //!
 //! | key                              | value                     |
 //! |----------------------------------|---------------------------|
 //! | `v`                              | layout version            |
-//! | `e` entry key                    | [`super::txn::EntryRecord`] |
+//! | `e` entry key                    | [`super::txn::EntryRecord`], compact |
 //! | `u` url key                      | story id (8 bytes BE)     |
 //! | `t` day (8 BE) + title key       | story id (8 bytes BE)     |
 //! | `s` story id (8 bytes BE)        | [`crate::model::Story`]   |
-//! | `g` story id (8 bytes BE)        | [`crate::dedup::Sketch`]: what dedup reads of it |
+//! | `g` story id (8 bytes BE)        | [`crate::dedup::Sketch`]: what dedup reads of it, compact |
 //! | `o` published (8 BE) + story id  | empty: newest-first order |
-//! | `p` source URL                   | [`super::PollState`]      |
+//! | `p` source URL                   | [`super::PollState`], compact |
 //! | `x` url key (or `#` entry key)   | [`super::DropRecord`]: which filter dropped it |
 //! | `m` story id (8 bytes BE)        | id of the story it was merged into |
 //! | `w` day (8 BE) + word            | story ids (8 bytes BE each, newest last): near-duplicate index |

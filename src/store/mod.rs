@@ -1,5 +1,8 @@
 //! Stage 5: the sled store. Stories, entries, dedup keys and per-source poll state live in one
-//! sled tree under key prefixes (see [`keys`]); values are JSON.
+//! sled tree under key prefixes (see [`keys`]); values are JSON, except the records the ingest
+//! writer reads for every entry (sketches, entry records, poll state), which are a tag byte and
+//! postcard (see [`encode_compact`]). Either is read wherever it is found, so a store written
+//! before keeps working as it is.
 //!
 //! Writes go through a [`Txn`]: an in-memory overlay that dedup reads through, applied to sled as
 //! one atomic batch, so a crash keeps either all of a fetch's effects (its stories, its keys and
@@ -20,8 +23,13 @@ use crate::model::{Story, StoryId};
 
 pub use txn::{EntryRecord, Txn};
 
-/// On-disk layout version, stored under the `v` key.
-const SCHEMA_VERSION: &[u8] = b"1";
+/// On-disk layout version, stored under the `v` key. Version 2 writes some records compact
+/// (see [`keys`]); it reads version 1 stores as they are and marks them 2 on opening, so that
+/// an older feedmerge, which cannot read compact records, refuses the store with a clear
+/// message instead of failing on single records.
+const SCHEMA_VERSION: &[u8] = b"2";
+/// Layouts this version opens as they are: every record of version 1 still reads.
+const READS_VERSIONS: &[&[u8]] = &[b"1"];
 
 /// A store error: sled or disk trouble, or a record we cannot decode.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +191,10 @@ impl Store {
                     .map_err(|e| unusable(e.to_string()))?;
             }
             Some(v) if v.as_ref() == SCHEMA_VERSION => {}
+            Some(v) if READS_VERSIONS.contains(&v.as_ref()) => {
+                tree.insert(keys::VERSION, SCHEMA_VERSION)
+                    .map_err(|e| unusable(e.to_string()))?;
+            }
             Some(v) => {
                 return Err(unusable(format!(
                 "it has layout version {}, this feedmerge reads version {}; use a newer feedmerge",
@@ -459,16 +471,33 @@ impl Store {
     }
 }
 
+/// First byte of a value in the compact encoding: postcard, version 1 of each record's field
+/// list. JSON values (objects) start with `{`, so the two never mix up. postcard does not
+/// describe its fields: a record that gains a field takes a new tag, and [`decode`] keeps
+/// reading the old ones.
+const COMPACT_V1: u8 = 0x01;
+
 fn decode<T: for<'de> Deserialize<'de>>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(value).map_err(|e| StoreError::Decode {
+    let decoded = match value.split_first() {
+        Some((&COMPACT_V1, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        _ => serde_json::from_slice(value).map_err(|e| e.to_string()),
+    };
+    decoded.map_err(|reason| StoreError::Decode {
         key: String::from_utf8_lossy(key).into_owned(),
-        reason: e.to_string(),
+        reason,
     })
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Our records are plain structs of strings, numbers and dates: serializing cannot fail.
     serde_json::to_vec(value).expect("records serialize to JSON")
+}
+
+/// The compact encoding, for records read on every entry and written with every field (no
+/// `skip_serializing_if`: postcard reads fields by position). Falls back to JSON, which
+/// [`decode`] reads as well, should postcard ever refuse a value.
+fn encode_compact<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_extend(value, vec![COMPACT_V1]).unwrap_or_else(|_| encode(value))
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! A batch of writes that reads its own writes, applied to sled atomically.
 
-use std::collections::BTreeMap;
-use std::hash::Hasher;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use siphasher::sip::SipHasher13;
 
-use super::{decode, encode, keys, DropRecord, PollState, Store, StoreError};
+use super::{decode, encode, encode_compact, keys, DropRecord, PollState, Store, StoreError};
 use crate::dedup::{Index, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
@@ -25,7 +25,7 @@ pub struct EntryRecord {
 /// Pending writes over the store. Dropped without [`Txn::commit`], it writes nothing.
 pub struct Txn<'a> {
     store: &'a Store,
-    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    pending: BTreeMap<Vec<u8>, Option<sled::IVec>>,
 }
 
 impl<'a> Txn<'a> {
@@ -36,10 +36,11 @@ impl<'a> Txn<'a> {
         }
     }
 
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The value under `key` as this batch sees it. Cheap to clone (sled shares its values).
+    fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
         match self.pending.get(key) {
             Some(v) => Ok(v.clone()),
-            None => Ok(self.store.get_raw(key)?.map(|v| v.to_vec())),
+            None => self.store.get_raw(key),
         }
     }
 
@@ -48,7 +49,7 @@ impl<'a> Txn<'a> {
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.pending.insert(key, Some(value));
+        self.pending.insert(key, Some(value.into()));
     }
 
     fn story_id_at(&self, key: &[u8]) -> Result<Option<StoryId>, StoreError> {
@@ -97,7 +98,7 @@ impl<'a> Txn<'a> {
                 sketch.signature = old.signature;
             }
         }
-        self.put(keys::sketch(story.id), encode(&sketch));
+        self.put(keys::sketch(story.id), encode_compact(&sketch));
         Ok(())
     }
 
@@ -152,7 +153,7 @@ impl<'a> Txn<'a> {
     }
 
     pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) {
-        self.put(keys::entry(key), encode(record));
+        self.put(keys::entry(key), encode_compact(record));
     }
 
     /// Points a URL key at a story, unless it already points at one (the first story keeps it).
@@ -188,7 +189,7 @@ impl<'a> Txn<'a> {
     ) -> Result<(), StoreError> {
         for word in words {
             let key = keys::posting(day, word);
-            let mut list = self.get(&key)?.unwrap_or_default();
+            let mut list = self.get(&key)?.map(|v| v.to_vec()).unwrap_or_default();
             list.extend_from_slice(&keys::story_id_value(id));
             let cap = keys::POSTINGS_CAP * 8;
             if list.len() > cap {
@@ -232,7 +233,7 @@ impl<'a> Txn<'a> {
     }
 
     pub fn set_poll_state(&mut self, source_url: &str, state: &PollState) {
-        self.put(keys::poll_state(source_url), encode(state));
+        self.put(keys::poll_state(source_url), encode_compact(state));
     }
 
     /// Applies every pending write as one atomic sled batch (not yet flushed).
@@ -288,28 +289,61 @@ impl Index for Txn<'_> {
         words: &[String],
         days: std::ops::RangeInclusive<i64>,
     ) -> Result<Vec<(StoryId, usize)>, StoreError> {
-        let mut counts: std::collections::HashMap<StoryId, usize> =
-            std::collections::HashMap::new();
+        let mut lists = Vec::new();
         for day in days {
             for word in words {
-                let Some(list) = self.get(&keys::posting(day, word))? else {
-                    continue;
-                };
-                for chunk in list.chunks_exact(8) {
-                    let Some(id) = keys::story_id_from_value(chunk) else {
-                        continue;
-                    };
-                    *counts.entry(id).or_insert(0) += 1;
+                if let Some(list) = self.get(&keys::posting(day, word))? {
+                    lists.push(list);
                 }
             }
         }
+        let ids = lists.iter().map(|l| l.len() / 8).sum();
+        let mut counts: HashMap<StoryId, usize, BuildHasherDefault<IdHasher>> =
+            HashMap::with_capacity_and_hasher(ids, Default::default());
+        for list in &lists {
+            for chunk in list.chunks_exact(8) {
+                let Some(id) = keys::story_id_from_value(chunk) else {
+                    continue;
+                };
+                *counts.entry(id).or_insert(0) += 1;
+            }
+        }
         let mut counts: Vec<(StoryId, usize)> = counts.into_iter().collect();
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        // Only the best few are verified; resolving merges for those alone keeps this bounded.
-        counts.truncate(16);
+        // Most shared words first, then lowest id: a total order (ids are unique), so picking
+        // the best 16 and sorting only those gives what sorting everything would.
+        let order = |a: &(StoryId, usize), b: &(StoryId, usize)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        // Only the best few are verified (dedup looks at no more than these); resolving merges
+        // for those alone keeps this bounded.
+        const BEST: usize = crate::dedup::MAX_CANDIDATES;
+        if counts.len() > BEST {
+            counts.select_nth_unstable_by(BEST - 1, order);
+            counts.truncate(BEST);
+        }
+        counts.sort_unstable_by(order);
         for (id, _) in &mut counts {
             *id = self.resolve(*id)?;
         }
         Ok(counts)
+    }
+}
+
+/// Hashes a story id for counting candidates. Ids are already hashes (below the day bits),
+/// so one multiply spreads them; std's SipHash costs more than the counting itself.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }

@@ -32,7 +32,7 @@ use tower_service::Service as _;
 use crate::render::{Rendered, Snapshot};
 use crate::store::Store;
 
-mod plain;
+mod live;
 
 // Feed handlers take the whole `Request` rather than `HeaderMap`, which axum clones per request.
 
@@ -294,7 +294,7 @@ fn choose(doc: &Rendered, headers: &HeaderMap) -> Variant {
 const LIVE_PATHS: [&str; 5] = ["/feed.xml", "/atom.xml", "/feed.json", "/sources.opml", "/"];
 
 /// The live document at `LIVE_PATHS[i]`.
-fn live(snapshot: &Snapshot, i: usize) -> Option<&Rendered> {
+fn live_doc(snapshot: &Snapshot, i: usize) -> Option<&Rendered> {
     match i {
         0 => Some(&snapshot.rss),
         1 => Some(&snapshot.atom),
@@ -351,8 +351,8 @@ impl http_body::Body for FeedBody {
 /// The live feeds ([`LIVE_PATHS`]) are answered before the router: a connection keeps the
 /// snapshot it last used and only looks at the channel again when it changed, so a request
 /// touches no lock and no shared counter, and allocates only its header map. A connection
-/// starts in [`plain`], which sends plain bodies with `sendfile`, and moves to hyper at the
-/// first request that path does not answer. Everything else goes through [`router`].
+/// starts in [`live`], which answers live feeds from prebuilt heads and sends bodies with
+/// `sendfile`, and moves to hyper at the first request that path does not answer. Everything else goes through [`router`].
 pub async fn serve(
     listener: TcpListener,
     shared: Shared,
@@ -361,7 +361,7 @@ pub async fn serve(
     let routed = router(shared.clone());
     let connections = TaskTracker::new();
     let http = hyper::server::conn::http1::Builder::new();
-    let spools = Arc::new(plain::Spools::default());
+    let spools = Arc::new(live::Spools::default());
     loop {
         let stream = tokio::select! {
             biased;
@@ -391,15 +391,15 @@ pub async fn serve(
         let stop = stop.child_token();
         connections.spawn(async move {
             let (mut stream, mut feeds) = (stream, feeds);
-            let read = match plain::answer(&mut stream, &mut feeds, &spools, &stop).await {
-                plain::Outcome::Closed => return,
-                plain::Outcome::HandOver(read) => read,
+            let read = match live::answer(&mut stream, &mut feeds, &spools, &stop).await {
+                live::Outcome::Closed => return,
+                live::Outcome::HandOver(read) => read,
             };
             let service = Connection {
                 feeds: RefCell::new(feeds),
                 routed,
             };
-            let io = TokioIo::new(plain::Prefixed { read, stream });
+            let io = TokioIo::new(live::Prefixed { read, stream });
             let conn = http.serve_connection(io, service);
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
@@ -473,7 +473,7 @@ impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Con
             let doc = LIVE_PATHS
                 .iter()
                 .position(|p| *p == path)
-                .and_then(|i| live(snapshot, i));
+                .and_then(|i| live_doc(snapshot, i));
             if let Some(doc) = doc {
                 return Either::Left(std::future::ready(Ok(respond(
                     doc,

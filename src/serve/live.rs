@@ -1,17 +1,18 @@
-//! The plain (uncompressed) live feeds, sent with `sendfile(2)` from a memfd copy of the
-//! rendered bytes.
+//! The live feeds answered from prebuilt response heads, bodies sent with `sendfile(2)` from
+//! memfd copies of the rendered bytes.
 //!
-//! Why by hand: hyper writes a body from user memory, so each 160 KB `/feed.xml` costs one more
+//! Why by hand: hyper writes a body from user memory, so each 160 KB `/feed.xml` cost one more
 //! copy into the socket than a static file server's `sendfile` from the page cache; that copy
 //! was a third of the server's CPU and kept plain `/feed.xml` at 0.75× nginx's requests/s
 //! (`bench/results-serve.md`). No crate serves a body from a file descriptor through hyper.
+//! Having the heads anyway, `304`s and compressed bodies go out the same way, without hyper's
+//! per-response header map.
 //!
 //! Requests are still parsed by `httparse` (hyper's own parser). Only a keep-alive HTTP/1.1
-//! `GET` or `HEAD` of a live feed whose answer is the plain `200` is answered here; the first
-//! request that is anything else (compressed, conditional, another path, a body, `Connection:
-//! close`, HTTP/1.0, a malformed head) hands the connection, with every byte already read, to
-//! hyper for the rest of its life. So this path never has to get an edge of HTTP right that it
-//! does not need.
+//! `GET` or `HEAD` of a live feed is answered here; the first request that is anything else
+//! (another path, a body, `Connection: close`, HTTP/1.0, a malformed head) hands the
+//! connection, with every byte already read, to hyper for the rest of its life. So this path
+//! never has to get an edge of HTTP right that it does not need.
 
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
@@ -24,7 +25,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use super::{choose, live, Feeds, Variant};
+use super::{choose, live_doc, Feeds, Variant};
 use crate::render::{Rendered, Snapshot};
 
 /// A request head larger than this is left to hyper (which answers `431`).
@@ -38,7 +39,7 @@ pub(super) enum Outcome {
     HandOver(BytesMut),
 }
 
-/// Memfd copies of the newest snapshot's plain live documents, shared by every connection and
+/// Memfd copies of the newest snapshot's live documents, shared by every connection and
 /// made by the first request that needs them after a change (at most once a second).
 #[derive(Default)]
 pub(super) struct Spools {
@@ -69,14 +70,22 @@ struct Spooled {
 impl Spooled {
     fn of(snapshot: Arc<Snapshot>) -> Spooled {
         let docs = (0..super::LIVE_PATHS.len())
-            .map(|i| live(&snapshot, i).and_then(Spool::of))
+            .map(|i| live_doc(&snapshot, i).and_then(Spool::of))
             .collect();
         Spooled { snapshot, docs }
     }
 }
 
-/// A document's plain body in a memfd, and its `200` status line and headers (all but `Date`).
+/// A document's responses: the `304` head, and per body (plain, gzip, brotli) its `200` head
+/// and a memfd holding it. Heads carry every header but `Date`.
 struct Spool {
+    not_modified: Vec<u8>,
+    identity: Body,
+    gzip: Body,
+    brotli: Body,
+}
+
+struct Body {
     file: OwnedFd,
     len: u64,
     head: Vec<u8>,
@@ -85,39 +94,68 @@ struct Spool {
 impl Spool {
     /// `None` when the kernel will not make a memfd (then hyper serves the document).
     fn of(doc: &Rendered) -> Option<Spool> {
+        Some(Spool {
+            not_modified: head("304 Not Modified", &doc.heads.not_modified),
+            identity: Body::of(&doc.body, &doc.heads.identity)?,
+            gzip: Body::of(&doc.gzip, &doc.heads.gzip)?,
+            brotli: Body::of(&doc.brotli, &doc.heads.brotli)?,
+        })
+    }
+
+    /// The head to send for `variant`, and the body after it unless `HEAD` or `304`.
+    fn response(&self, variant: Variant) -> (&[u8], Option<&Body>) {
+        let body = match variant {
+            Variant::NotModified => return (&self.not_modified, None),
+            Variant::Identity => &self.identity,
+            Variant::Gzip => &self.gzip,
+            Variant::Brotli => &self.brotli,
+        };
+        (&body.head, Some(body))
+    }
+}
+
+impl Body {
+    fn of(bytes: &[u8], headers: &HeaderMap) -> Option<Body> {
         let file = rustix::fs::memfd_create("feedmerge-feed", rustix::fs::MemfdFlags::CLOEXEC)
             .map_err(|e| tracing::debug!("no memfd for sendfile, serving through hyper: {e}"))
             .ok()?;
         let mut written = 0;
-        while written < doc.body.len() {
-            match rustix::io::write(&file, &doc.body[written..]) {
+        while written < bytes.len() {
+            match rustix::io::write(&file, &bytes[written..]) {
                 Ok(0) | Err(_) => return None,
                 Ok(n) => written += n,
             }
         }
-        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
-        for (name, value) in &doc.heads.identity {
-            head.extend_from_slice(name.as_str().as_bytes());
-            head.extend_from_slice(b": ");
-            head.extend_from_slice(value.as_bytes());
-            head.extend_from_slice(b"\r\n");
-        }
-        Some(Spool {
+        Some(Body {
             file,
-            len: doc.body.len() as u64,
-            head,
+            len: bytes.len() as u64,
+            head: head("200 OK", headers),
         })
     }
 }
 
+/// A status line and `headers`, each line ended by CRLF; the `Date` line and the blank line
+/// that ends the head are added per response.
+fn head(status: &str, headers: &HeaderMap) -> Vec<u8> {
+    let mut head = format!("HTTP/1.1 {status}\r\n").into_bytes();
+    for (name, value) in headers {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head
+}
+
 /// What one parsed request asks of this path.
-struct Plain {
+struct Wanted {
     /// Index into [`super::LIVE_PATHS`].
     doc: usize,
+    variant: Variant,
     head_only: bool,
 }
 
-/// Answers plain live-feed requests on `stream` until one is not, the peer leaves, or `stop`.
+/// Answers live-feed requests on `stream` until one is not, the peer leaves, or `stop`.
 pub(super) async fn answer(
     stream: &mut TcpStream,
     feeds: &mut Feeds,
@@ -131,7 +169,7 @@ pub(super) async fn answer(
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut request = httparse::Request::new(&mut headers);
             match request.parse(&read) {
-                Ok(httparse::Status::Complete(len)) => Some((len, plain(&request, feeds))),
+                Ok(httparse::Status::Complete(len)) => Some((len, wanted(&request, feeds))),
                 Ok(httparse::Status::Partial) => None,
                 Err(_) => return Outcome::HandOver(read),
             }
@@ -166,14 +204,16 @@ pub(super) async fn answer(
             return Outcome::HandOver(read);
         };
         read.advance(len);
-        if send(stream, spool, wanted.head_only).await.is_err() || stop.is_cancelled() {
+        let (head, body) = spool.response(wanted.variant);
+        let body = body.filter(|_| !wanted.head_only);
+        if send(stream, head, body).await.is_err() || stop.is_cancelled() {
             return Outcome::Closed;
         }
     }
 }
 
 /// Whether `request` is one this path answers, and which document it wants.
-fn plain(request: &httparse::Request, feeds: &mut Feeds) -> Option<Plain> {
+fn wanted(request: &httparse::Request, feeds: &mut Feeds) -> Option<Wanted> {
     if request.version != Some(1) {
         return None;
     }
@@ -207,42 +247,43 @@ fn plain(request: &httparse::Request, feeds: &mut Feeds) -> Option<Plain> {
             deciding.append(HeaderName::clone(known), value);
         }
     }
-    match choose(live(feeds.latest(), doc)?, &deciding) {
-        Variant::Identity => Some(Plain { doc, head_only }),
-        _ => None,
-    }
+    let variant = choose(live_doc(feeds.latest(), doc)?, &deciding);
+    Some(Wanted {
+        doc,
+        variant,
+        head_only,
+    })
 }
 
-/// Writes the head (with today's `Date`) and, unless `head_only`, the body by `sendfile`.
-async fn send(stream: &TcpStream, spool: &Spool, head_only: bool) -> std::io::Result<()> {
-    let mut head = Vec::with_capacity(spool.head.len() + 48);
-    head.extend_from_slice(&spool.head);
-    head.extend_from_slice(b"date: ");
-    head.extend_from_slice(httpdate::fmt_http_date(std::time::SystemTime::now()).as_bytes());
-    head.extend_from_slice(b"\r\n\r\n");
+/// Writes `head` with today's `Date`, then `body` (if any) by `sendfile`.
+async fn send(stream: &TcpStream, head: &[u8], body: Option<&Body>) -> std::io::Result<()> {
+    let mut whole = Vec::with_capacity(head.len() + 48);
+    whole.extend_from_slice(head);
+    whole.extend_from_slice(b"date: ");
+    whole.extend_from_slice(httpdate::fmt_http_date(std::time::SystemTime::now()).as_bytes());
+    whole.extend_from_slice(b"\r\n\r\n");
     // MSG_MORE: the head waits for the body's first segment instead of going out alone.
-    let flags = if head_only {
-        rustix::net::SendFlags::empty()
-    } else {
-        rustix::net::SendFlags::MORE
+    let flags = match body {
+        Some(_) => rustix::net::SendFlags::MORE,
+        None => rustix::net::SendFlags::empty(),
     };
     let mut sent = 0;
-    while sent < head.len() {
+    while sent < whole.len() {
         sent += write_with(stream, || {
-            Ok(rustix::net::send(stream, &head[sent..], flags)?)
+            Ok(rustix::net::send(stream, &whole[sent..], flags)?)
         })
         .await?;
     }
-    if head_only {
+    let Some(body) = body else {
         return Ok(());
-    }
+    };
     let mut offset = 0u64;
-    while offset < spool.len {
-        let left = (spool.len - offset) as usize;
+    while offset < body.len {
+        let left = (body.len - offset) as usize;
         write_with(stream, || {
             Ok(rustix::fs::sendfile(
                 stream,
-                &spool.file,
+                &body.file,
                 Some(&mut offset),
                 left,
             )?)

@@ -16,7 +16,7 @@
 
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -41,19 +41,28 @@ pub(super) enum Outcome {
 
 /// Memfd copies of the newest snapshot's live documents, shared by every connection and
 /// made by the first request that needs them after a change (at most once a second).
+/// Connections take them per request and never keep them while idle, so the open memfds are
+/// those of the newest snapshot and of responses being sent, however many connections wait.
 #[derive(Default)]
 pub(super) struct Spools {
-    latest: Mutex<Option<Arc<Spooled>>>,
+    latest: RwLock<Option<Arc<Spooled>>>,
 }
 
 impl Spools {
     fn of(&self, snapshot: &Arc<Snapshot>) -> Arc<Spooled> {
+        let current = |latest: &Option<Arc<Spooled>>| {
+            latest
+                .as_ref()
+                .filter(|s| Arc::ptr_eq(&s.snapshot, snapshot))
+                .cloned()
+        };
         // A panic while spooling leaves nothing half-written behind the lock: take it anyway.
-        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(spooled) = latest.as_ref() {
-            if Arc::ptr_eq(&spooled.snapshot, snapshot) {
-                return spooled.clone();
-            }
+        if let Some(spooled) = current(&self.latest.read().unwrap_or_else(|e| e.into_inner())) {
+            return spooled;
+        }
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(spooled) = current(&latest) {
+            return spooled;
         }
         let spooled = Arc::new(Spooled::of(snapshot.clone()));
         *latest = Some(spooled.clone());
@@ -163,7 +172,6 @@ pub(super) async fn answer(
     stop: &CancellationToken,
 ) -> Outcome {
     let mut read = BytesMut::with_capacity(4096);
-    let mut spooled: Option<Arc<Spooled>> = None;
     loop {
         let parsed = {
             let mut headers = [httparse::EMPTY_HEADER; 32];
@@ -191,15 +199,7 @@ pub(super) async fn answer(
         let Some(wanted) = wanted else {
             return Outcome::HandOver(read);
         };
-        let current = feeds.current.clone();
-        let spooled = match &spooled {
-            Some(s) if Arc::ptr_eq(&s.snapshot, &current) => s.clone(),
-            _ => {
-                let s = spools.of(&current);
-                spooled = Some(s.clone());
-                s
-            }
-        };
+        let spooled = spools.of(&feeds.current);
         let Some(spool) = spooled.docs.get(wanted.doc).and_then(Option::as_ref) else {
             return Outcome::HandOver(read);
         };

@@ -51,11 +51,11 @@ pub struct Shared {
 /// `/stories.json?url=` (a story with every copy and why it joined), `/healthz`, and `/`.
 pub fn router(shared: Shared) -> Router {
     Router::new()
-        .route("/", get(index))
-        .route("/feed.xml", get(rss))
-        .route("/atom.xml", get(atom))
-        .route("/feed.json", get(json_feed))
-        .route("/sources.opml", get(opml))
+        .route("/", get(live_feed))
+        .route("/feed.xml", get(live_feed))
+        .route("/atom.xml", get(live_feed))
+        .route("/feed.json", get(live_feed))
+        .route("/sources.opml", get(live_feed))
         .route("/archive/{file}", get(archive))
         .route("/tags/{file}", get(tag_feed))
         .route("/sources/{file}", get(source_feed))
@@ -66,26 +66,6 @@ pub fn router(shared: Shared) -> Router {
         .route("/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(shared)
-}
-
-async fn rss(State(s): State<Shared>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.rss, req.method(), req.headers()).into_response()
-}
-
-async fn atom(State(s): State<Shared>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.atom, req.method(), req.headers()).into_response()
-}
-
-async fn json_feed(State(s): State<Shared>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.json, req.method(), req.headers()).into_response()
-}
-
-async fn opml(State(s): State<Shared>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.opml, req.method(), req.headers()).into_response()
 }
 
 /// Most stories one archive page carries: bounded work per request.
@@ -243,9 +223,20 @@ fn not_found(text: &'static str) -> Response {
         .into_response()
 }
 
-async fn index(State(s): State<Shared>, req: Request) -> Response {
+/// The live feeds through the router. [`serve`] answers their GET and HEAD before the router,
+/// so only other methods get here (and axum answers those 405); the routes keep the router a
+/// complete map of the URLs.
+async fn live_feed(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    respond(&snapshot.html, req.method(), req.headers()).into_response()
+    let path = req.uri().path();
+    match LIVE_PATHS
+        .iter()
+        .position(|p| *p == path)
+        .and_then(|i| live_doc(&snapshot, i))
+    {
+        Some(doc) => respond(doc, req.method(), req.headers()).into_response(),
+        None => not_found("no such feed\n"),
+    }
 }
 
 /// The response to a GET or HEAD of `doc`: headers cloned from the ones built at render time

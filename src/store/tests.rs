@@ -64,17 +64,7 @@ fn newest_stories_come_newest_first_and_survive_reopening() {
         txn.commit().unwrap();
         store.flush().unwrap();
     }
-    // sled's flusher thread lets go of the lock a moment after the last handle drops.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let store = loop {
-        match Store::open(dir.path()) {
-            Ok(store) => break store,
-            Err(OpenError::Locked(_)) if std::time::Instant::now() < deadline => {
-                std::thread::yield_now()
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let store = reopen(dir.path());
     let ids: Vec<u64> = store
         .newest_stories(10)
         .unwrap()
@@ -239,18 +229,24 @@ fn a_version_1_store_opens_and_is_marked_version_2() {
         tree.insert(keys::VERSION, b"1").unwrap();
         db.flush().unwrap();
     }
+    let store = reopen(dir.path());
+    assert_eq!(
+        store.tree.get(keys::VERSION).unwrap().as_deref(),
+        Some(SCHEMA_VERSION)
+    );
+}
+
+/// Opens the store at `path` again, waiting (bounded) for sled's flusher thread to let go of the
+/// lock a moment after the last handle dropped.
+fn reopen(path: &std::path::Path) -> Store {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let store = loop {
-        match Store::open(dir.path()) {
-            Ok(store) => break store,
+    loop {
+        match Store::open(path) {
+            Ok(store) => return store,
             Err(OpenError::Locked(_)) if std::time::Instant::now() < deadline => {
                 std::thread::yield_now()
             }
             Err(e) => panic!("{e}"),
         }
-    };
-    assert_eq!(
-        store.tree.get(keys::VERSION).unwrap().as_deref(),
-        Some(SCHEMA_VERSION)
-    );
+    }
 }

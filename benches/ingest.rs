@@ -6,6 +6,10 @@
 //! fixed amount of work per entry however large the store grows), peak memory, and feed-rs's
 //! bare parse of the same bytes as the reference measured in the same run.
 
+/// The daemon's allocator (`src/main.rs`), so the bench measures what the daemon does.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -24,6 +24,10 @@
 //! binary can run interleaved with Python feedparser in `bench_parse.py`. Without the farm it
 //! prints why and exits 0.
 
+/// The daemon's allocator (`src/main.rs`), so the bench measures what the daemon does.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::ops::RangeInclusive;

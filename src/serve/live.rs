@@ -70,7 +70,7 @@ impl Spools {
     }
 }
 
-/// One snapshot's spooled documents, in the order of [`live`]'s paths.
+/// One snapshot's spooled documents, in the order of [`super::LIVE_PATHS`].
 struct Spooled {
     snapshot: Arc<Snapshot>,
     docs: Vec<Option<Spool>>,

@@ -132,7 +132,9 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--conns", type=int, default=64)
-    ap.add_argument("--out", default=os.path.join(HERE, "results-serve.md"))
+    # The committed bench/results-serve.md is a curated record; a run writes its own report.
+    results = os.environ.get("RESULTS_DIR", os.path.join(HERE, "results"))
+    ap.add_argument("--out", default=os.path.join(results, "results-serve.md"))
     a = ap.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
@@ -251,6 +253,7 @@ http {{
             f"{med(f, 'bytes_per_resp'):,.0f} | {sum(r['errors'] for r in n + f)} |")
     lines.append("")
     report = "\n".join(lines)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
         f.write(report)
     print(report)

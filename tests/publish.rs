@@ -574,3 +574,55 @@ fn one_connection_mixes_plain_head_compressed_and_routed_requests_and_sees_chang
     let again = read_response(&mut conn, false);
     assert_eq!((again.status, again.body.len()), (304, 0));
 }
+
+/// A client has 30 s to send each request's head, on the live-feed path and on hyper's: one
+/// that connects and says nothing, sends half a head, or goes quiet after a routed request is
+/// disconnected, so idle sockets cannot pile up.
+#[test]
+fn connections_that_send_no_complete_head_are_closed_after_30_seconds() {
+    use std::io::Write;
+    let origin = Origin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = podcast_daemon(&origin, dir.path());
+    let addr = daemon
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let opening: [&[u8]; 3] = [
+        b"",
+        b"GET /feed.xml HTTP/1.1\r\nHost: t\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+    ];
+    let started = std::time::Instant::now();
+    let waits: Vec<_> = opening
+        .iter()
+        .map(|bytes| {
+            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(60)))
+                .unwrap();
+            stream.write_all(bytes).unwrap();
+            std::thread::spawn(move || {
+                // Everything the server sends until it closes (an error here is the 60 s bound).
+                let mut got = Vec::new();
+                stream.read_to_end(&mut got).map(|_| got)
+            })
+        })
+        .collect();
+    let answers: Vec<_> = waits.into_iter().map(|w| w.join().unwrap()).collect();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(25) && took < Duration::from_secs(55),
+        "closed after {took:?}"
+    );
+    let answers: Vec<Vec<u8>> = answers
+        .into_iter()
+        .map(|a| a.expect("the server closes the connection"))
+        .collect();
+    assert!(
+        answers[0].is_empty() && answers[1].is_empty(),
+        "{answers:?}"
+    );
+    assert!(String::from_utf8_lossy(&answers[2]).ends_with("\r\n\r\nok\n"));
+}

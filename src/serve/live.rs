@@ -172,6 +172,8 @@ pub(super) async fn answer(
     stop: &CancellationToken,
 ) -> Outcome {
     let mut read = BytesMut::with_capacity(4096);
+    // When the current request's head must be complete: set when waiting for it begins.
+    let mut deadline = tokio::time::Instant::now() + super::HEAD_TIMEOUT;
     loop {
         let parsed = {
             let mut headers = [httparse::EMPTY_HEADER; 32];
@@ -189,11 +191,17 @@ pub(super) async fn answer(
             let got = tokio::select! {
                 biased;
                 () = stop.cancelled() => return Outcome::Closed,
-                got = stream.read_buf(&mut read) => got,
+                got = tokio::time::timeout_at(deadline, stream.read_buf(&mut read)) => got,
             };
             match got {
-                Ok(0) | Err(_) => return Outcome::Closed,
-                Ok(_) => continue,
+                Ok(Ok(0) | Err(_)) => return Outcome::Closed,
+                Ok(Ok(_)) => continue,
+                Err(_) => {
+                    tracing::debug!(
+                        "closing a connection that sent no complete request head in time"
+                    );
+                    return Outcome::Closed;
+                }
             }
         };
         let Some(wanted) = wanted else {
@@ -209,6 +217,7 @@ pub(super) async fn answer(
         if send(stream, head, body).await.is_err() || stop.is_cancelled() {
             return Outcome::Closed;
         }
+        deadline = tokio::time::Instant::now() + super::HEAD_TIMEOUT;
     }
 }
 

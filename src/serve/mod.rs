@@ -281,6 +281,9 @@ fn choose(doc: &Rendered, headers: &HeaderMap) -> Variant {
     }
 }
 
+/// How long a client has to send a request's head (see [`serve`]); the same in [`live`].
+const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The paths of the live feeds, served from the snapshot before the router.
 const LIVE_PATHS: [&str; 5] = ["/feed.xml", "/atom.xml", "/feed.json", "/sources.opml", "/"];
 
@@ -351,7 +354,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let routed = router(shared.clone());
     let connections = TaskTracker::new();
-    let http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // A client gets HEAD_TIMEOUT to send each request's head, counted from when the server
+    // starts waiting for it (so an idle keep-alive connection is closed after it too):
+    // otherwise a client that connects and sends nothing, or one byte a minute, holds a
+    // connection and its descriptor for ever.
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT);
     let spools = Arc::new(live::Spools::default());
     loop {
         let stream = tokio::select! {

@@ -16,7 +16,7 @@
 
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::task::{Context, Poll};
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -70,18 +70,26 @@ impl Spools {
     }
 }
 
-/// One snapshot's spooled documents, in the order of [`super::LIVE_PATHS`].
+/// One snapshot's spooled documents, in the order of [`super::LIVE_PATHS`], each made on its
+/// first request (a 10,000-source daemon's page and OPML are megabytes nobody may ask for).
 struct Spooled {
     snapshot: Arc<Snapshot>,
-    docs: Vec<Option<Spool>>,
+    docs: [OnceLock<Option<Spool>>; super::LIVE_PATHS.len()],
 }
 
 impl Spooled {
     fn of(snapshot: Arc<Snapshot>) -> Spooled {
-        let docs = (0..super::LIVE_PATHS.len())
-            .map(|i| live_doc(&snapshot, i).and_then(Spool::of))
-            .collect();
-        Spooled { snapshot, docs }
+        Spooled {
+            snapshot,
+            docs: Default::default(),
+        }
+    }
+
+    fn doc(&self, i: usize) -> Option<&Spool> {
+        self.docs
+            .get(i)?
+            .get_or_init(|| live_doc(&self.snapshot, i).and_then(Spool::of))
+            .as_ref()
     }
 }
 
@@ -208,7 +216,7 @@ pub(super) async fn answer(
             return Outcome::HandOver(read);
         };
         let spooled = spools.of(&feeds.current);
-        let Some(spool) = spooled.docs.get(wanted.doc).and_then(Option::as_ref) else {
+        let Some(spool) = spooled.doc(wanted.doc) else {
             return Outcome::HandOver(read);
         };
         read.advance(len);
@@ -232,7 +240,7 @@ fn wanted(request: &httparse::Request, feeds: &mut Feeds) -> Option<Wanted> {
         _ => return None,
     };
     let path = request.path?.split('?').next()?;
-    let doc = super::LIVE_PATHS.iter().position(|p| *p == path)?;
+    let doc = super::live_index(path)?;
     // The headers that decide the variant; any header that changes how the connection or the
     // request body works sends the request to hyper.
     let mut deciding = HeaderMap::new();

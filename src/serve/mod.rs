@@ -9,7 +9,6 @@
 //! [`serve`] runs the accept loop itself: the live feeds are answered straight from the
 //! connection's snapshot, before the router, since they are most of the traffic.
 
-use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -223,17 +222,10 @@ fn not_found(text: &'static str) -> Response {
         .into_response()
 }
 
-/// The live feeds through the router. [`serve`] answers their GET and HEAD before the router,
-/// so only other methods get here (and axum answers those 405); the routes keep the router a
-/// complete map of the URLs.
+/// The live feeds through the router, for the requests [`live`] leaves to hyper.
 async fn live_feed(State(s): State<Shared>, req: Request) -> Response {
     let snapshot = s.snapshots.borrow().clone();
-    let path = req.uri().path();
-    match LIVE_PATHS
-        .iter()
-        .position(|p| *p == path)
-        .and_then(|i| live_doc(&snapshot, i))
-    {
+    match live_index(req.uri().path()).and_then(|i| live_doc(&snapshot, i)) {
         Some(doc) => respond(doc, req.method(), req.headers()).into_response(),
         None => not_found("no such feed\n"),
     }
@@ -286,6 +278,11 @@ const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The paths of the live feeds, served from the snapshot before the router.
 const LIVE_PATHS: [&str; 5] = ["/feed.xml", "/atom.xml", "/feed.json", "/sources.opml", "/"];
+
+/// Where `path` is in [`LIVE_PATHS`].
+fn live_index(path: &str) -> Option<usize> {
+    LIVE_PATHS.iter().position(|p| *p == path)
+}
 
 /// The live document at `LIVE_PATHS[i]`.
 fn live_doc(snapshot: &Snapshot, i: usize) -> Option<&Rendered> {
@@ -342,11 +339,10 @@ impl http_body::Body for FeedBody {
 /// Serves HTTP/1.1 on `listener` until `stop` is cancelled, then stops accepting, lets every
 /// connection finish the request it is answering, and returns once all are closed.
 ///
-/// The live feeds ([`LIVE_PATHS`]) are answered before the router: a connection keeps the
-/// snapshot it last used and only looks at the channel again when it changed, so a request
-/// touches no lock and no shared counter, and allocates only its header map. A connection
-/// starts in [`live`], which answers live feeds from prebuilt heads and sends bodies with
-/// `sendfile`, and moves to hyper at the first request that path does not answer. Everything else goes through [`router`].
+/// A connection starts in [`live`], which answers the live feeds ([`LIVE_PATHS`]) from
+/// prebuilt heads and sends bodies with `sendfile`; it keeps the snapshot it last used and
+/// only looks at the channel again when it changed, so a request touches no shared counter.
+/// At the first request `live` does not answer, the connection moves to hyper and [`router`].
 pub async fn serve(
     listener: TcpListener,
     shared: Shared,
@@ -395,10 +391,7 @@ pub async fn serve(
                 live::Outcome::Closed => return,
                 live::Outcome::HandOver(read) => read,
             };
-            let service = Connection {
-                feeds: RefCell::new(feeds),
-                routed,
-            };
+            let service = Connection { routed };
             let io = TokioIo::new(live::Prefixed { read, stream });
             let conn = http.serve_connection(io, service);
             let mut conn = std::pin::pin!(conn);
@@ -447,47 +440,25 @@ impl Feeds {
     }
 }
 
-/// One connection's service: the live feeds from its [`Feeds`], the rest through the router.
+/// One connection's service once [`live`] has handed it over: everything through the router
+/// (the live feeds too, for the clients `live` leaves to hyper: HTTP/1.0, `Connection: close`).
 struct Connection {
-    feeds: RefCell<Feeds>,
     routed: Router,
 }
-
-type Routed =
-    Pin<Box<dyn Future<Output = Result<axum::http::Response<FeedBody>, Infallible>> + Send>>;
 
 impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Connection {
     type Response = axum::http::Response<FeedBody>;
     type Error = Infallible;
-    type Future = futures_util::future::Either<
-        std::future::Ready<Result<Self::Response, Infallible>>,
-        Routed,
-    >;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<axum::http::Response<FeedBody>, Infallible>> + Send>>;
 
     fn call(&self, req: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
-        use futures_util::future::Either;
-        if req.method() == Method::GET || req.method() == Method::HEAD {
-            let mut feeds = self.feeds.borrow_mut();
-            let snapshot = feeds.latest();
-            let path = req.uri().path();
-            let doc = LIVE_PATHS
-                .iter()
-                .position(|p| *p == path)
-                .and_then(|i| live_doc(snapshot, i));
-            if let Some(doc) = doc {
-                return Either::Left(std::future::ready(Ok(respond(
-                    doc,
-                    req.method(),
-                    req.headers(),
-                ))));
-            }
-        }
         // The router is always ready (`poll_ready` only exists for tower's contract).
         let answer = self.routed.clone().call(req.map(axum::body::Body::new));
-        Either::Right(Box::pin(async move {
+        Box::pin(async move {
             let Ok(response) = answer.await;
             Ok(response.map(FeedBody::Routed))
-        }))
+        })
     }
 }
 

@@ -16,6 +16,7 @@
 //! cargo bench --bench parse                    # first 500 farm feeds, 5 rounds
 //! FARM_DIR=/tmp/rssbench/farm PARSE_N=1000 PARSE_ROUNDS=3 cargo bench --bench parse
 //! FILE_LIST=paths.txt cargo bench --bench parse   # exactly these files (one path a line)
+//! PARSE_DIGEST=1 cargo bench --bench parse     # hash of every entry and decision, nothing timed
 //! ```
 //!
 //! Prints MB/s (10^6 bytes), items/s and the ratios to feed-rs, medians with min-max. With
@@ -224,6 +225,36 @@ fn pass(kind: usize, feeds: &[Feed]) -> (usize, f64, usize) {
     (items, t.elapsed().as_secs_f64(), index.next_id as usize)
 }
 
+/// A hash of every normalized entry (its `Debug` form: keys, text, sanitized HTML, signature)
+/// and every dedup decision, so a change meant only to make the pipeline faster can be checked
+/// to change nothing: `PARSE_DIGEST=1 cargo bench --bench parse` before and after.
+fn digest(feeds: &[Feed]) -> u64 {
+    use std::hash::Hasher;
+    // A fixed clock: entries without a date are dated `now`.
+    let now = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default();
+    let settings = dedup::Settings::default();
+    let mut index = BenchIndex::default();
+    let mut hasher = siphasher::sip::SipHasher13::new();
+    for f in feeds {
+        let url = &f.source.url;
+        let parsed = match feedmerge::parse::parse(&f.bytes, None, url) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                hasher.write(e.to_string().as_bytes());
+                continue;
+            }
+        };
+        let mut entries = normalize_feed(&parsed.feed, &f.source, url, now);
+        dedup::distrust_shared_links(&mut entries);
+        for e in &entries {
+            let d = dedup::decide(e, &index, &settings).expect("infallible");
+            index.apply(e, &d);
+            hasher.write(format!("{e:?}{d:?}").as_bytes());
+        }
+    }
+    hasher.finish()
+}
+
 fn stats(v: &[f64]) -> (f64, f64, f64) {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
@@ -256,6 +287,10 @@ fn main() {
     let json = std::env::var("PARSE_JSON").is_ok_and(|v| v == "1");
     let only_full = std::env::var("PARSE_ONLY_DEDUP").is_ok_and(|v| v == "1");
     let feeds = load(&paths);
+    if std::env::var("PARSE_DIGEST").is_ok_and(|v| v == "1") {
+        println!("normalize digest {:016x}", digest(&feeds));
+        return;
+    }
     let bytes: usize = feeds.iter().map(|f| f.bytes.len()).sum();
     let mb = bytes as f64 / 1e6;
     let names = ["feed-rs", "parse+normalize", "+dedup"];

@@ -64,6 +64,17 @@ pub fn action_name(action: u8) -> &'static str {
 pub static PLACES: LazyLock<HashMap<&'static str, &'static str>> =
     LazyLock::new(|| canonical_map(include_str!("lexicon/places.txt")));
 
+/// Every hyphen-bounded start of a multi-word place ("new" and "new-york" for
+/// "new-york-city"): a token that is not one cannot begin a place, so tokenizing skips joining
+/// it with the next words to look them up.
+pub static PLACE_PREFIXES: LazyLock<std::collections::HashSet<&'static str>> =
+    LazyLock::new(|| {
+        PLACES
+            .keys()
+            .flat_map(|key| key.match_indices('-').map(|(i, _)| &key[..i]))
+            .collect()
+    });
+
 /// Word → (scale, class) on a polarity scale.
 pub static POLARITY: LazyLock<HashMap<&'static str, (u8, u8)>> = LazyLock::new(|| {
     let mut map = HashMap::new();

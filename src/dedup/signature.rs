@@ -10,7 +10,8 @@ use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 
 use super::lexicon::{
-    date_word, number_word, ACTIONS, GENERIC, NEGATIONS, PLACES, POLARITY, STOPWORDS, SYNONYMS,
+    date_word, number_word, ACTIONS, GENERIC, NEGATIONS, PLACES, PLACE_PREFIXES, POLARITY,
+    STOPWORDS, SYNONYMS,
 };
 use crate::normalize::{text, title};
 
@@ -160,16 +161,7 @@ impl Signature {
         sig.polarity = polarity.into_iter().collect();
         (sig.names, sig.title_case) = names(rest);
         if let Some(summary) = summary {
-            let plain = text::plain_text(summary);
-            // Only the lead counts: folding and tokenizing a whole article body to keep 40
-            // tokens was a tenth of a cold poll. Every whitespace-separated word gives at
-            // least one token, so the first 3 x SUMMARY_WORDS words hold them all.
-            let lead = plain
-                .split_whitespace()
-                .take(SUMMARY_WORDS * 3)
-                .collect::<Vec<_>>()
-                .join(" ");
-            let plain = lead;
+            let plain = summary_lead(summary);
             let mut words = BTreeSet::new();
             for token in tokens(&title::fold(&plain)).iter().take(SUMMARY_WORDS) {
                 match PLACES.get(token.as_str()) {
@@ -188,9 +180,43 @@ impl Signature {
     }
 }
 
+/// The first `3 × SUMMARY_WORDS` words of a summary's text, which hold its first
+/// `SUMMARY_WORDS` tokens (every whitespace-separated word gives at least one token).
+///
+/// Only the lead counts, and turning a whole article body into text to keep its start was a
+/// sixth of normalizing: the summary is sanitized HTML, whose text read from a prefix is a
+/// prefix of the whole text but for its last, possibly cut, word. So a prefix that yields more
+/// words than needed gives exactly the whole text's first ones; one that does not (markup-heavy
+/// HTML) is retried whole.
+fn summary_lead(summary: &str) -> String {
+    const PREFIX: usize = 4096;
+    let want = SUMMARY_WORDS * 3;
+    if summary.len() > PREFIX {
+        let mut cut = PREFIX;
+        while !summary.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let plain = text::plain_text(&summary[..cut]);
+        let words: Vec<&str> = plain.split_whitespace().collect();
+        if words.len() > want {
+            return words[..want].join(" ");
+        }
+    }
+    let plain = text::plain_text(summary);
+    plain
+        .split_whitespace()
+        .take(want)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Folded text as tokens, with "u.s." as "us" and multi-word places joined ("new-york").
 fn tokens(folded: &str) -> Vec<String> {
-    let collapsed = ACRONYM.replace_all(folded, "$1$2$3");
+    let collapsed = if folded.contains('.') {
+        ACRONYM.replace_all(folded, "$1$2$3")
+    } else {
+        std::borrow::Cow::Borrowed(folded)
+    };
     let raw: Vec<String> = TOKEN
         .find_iter(&collapsed)
         .map(|m| {
@@ -203,6 +229,11 @@ fn tokens(folded: &str) -> Vec<String> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
+        if !PLACE_PREFIXES.contains(raw[i].as_str()) {
+            out.push(raw[i].clone());
+            i += 1;
+            continue;
+        }
         let joined3 = raw.get(i..i + 3).map(|w| w.join("-"));
         let joined2 = raw.get(i..i + 2).map(|w| w.join("-"));
         if let Some(j) = joined3.filter(|j| PLACES.contains_key(j.as_str())) {

@@ -17,20 +17,42 @@ const WIDE_SEPARATORS: &[&str] = &[" \u{2013} ", " \u{2014} "];
 
 /// Lower-cased, NFKC-normalized text with quotes and dashes unified and whitespace collapsed.
 pub fn fold(text: &str) -> String {
-    let folded: String =
-        text.nfkc()
-            .flat_map(char::to_lowercase)
-            .map(|c| match c {
-                '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`'
-                | '\u{00B4}' => '\'',
-                '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
-                | '\u{00BB}' => '"',
-                '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
-                c if c.is_whitespace() => ' ',
-                c => c,
-            })
-            .collect();
-    super::text::collapse_whitespace(&folded)
+    use unicode_normalization::{is_nfkc_quick, IsNormalized};
+    let mut out = String::with_capacity(text.len());
+    // Most text is NFKC already (all ASCII is): the quick check says so without the
+    // decompose-and-recompose pass, which was most of folding.
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        fold_into(text.chars(), &mut out);
+    } else {
+        fold_into(text.nfkc(), &mut out);
+    }
+    out
+}
+
+/// Lower-cases and unifies `chars` into `out`, collapsing whitespace runs to one space with
+/// none at the ends.
+fn fold_into(chars: impl Iterator<Item = char>, out: &mut String) {
+    let mut space = false;
+    for c in chars.flat_map(char::to_lowercase) {
+        let c = match c {
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => {
+                '\''
+            }
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
+            | '\u{00BB}' => '"',
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+            c if c.is_whitespace() => {
+                space = !out.is_empty();
+                continue;
+            }
+            c => c,
+        };
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
+    }
 }
 
 /// Only letters and digits, as space-separated words.

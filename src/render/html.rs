@@ -1,5 +1,5 @@
 //! The HTML page at `/`: the merged stories newest first, each with its sources, and links to
-//! every feed and the OPML. Rendered here once per change like the feeds, so the page needs no
+//! the feeds (each source's own only while there are few, [`LISTED_SOURCES`]) and the OPML. Rendered here once per change like the feeds, so the page needs no
 //! JavaScript and the server only copies bytes.
 //!
 //! Small on purpose: one inline stylesheet sized for phones, semantic elements (`main`,
@@ -90,6 +90,9 @@ fn alternates(settings: &Settings) -> Vec<Alternate> {
     }
     let mut names: Vec<&String> = settings.source_tags.keys().collect();
     names.sort();
+    if names.len() > LISTED_SOURCES {
+        names.clear();
+    }
     for name in names {
         out.push(Alternate {
             mime: "application/rss+xml",
@@ -104,6 +107,12 @@ fn alternates(settings: &Settings) -> Vec<Alternate> {
     });
     out
 }
+
+/// Up to this many sources, the page links each one's own feed. Beyond it, it links none of
+/// them: with 10,000 sources the page was 2.5 MB (every source's feed linked twice), took
+/// ~24 MB to compress at each render, and offered feed readers 10,000 feeds to pick from.
+/// The OPML, always linked, lists every source's feed.
+pub(crate) const LISTED_SOURCES: usize = 50;
 
 /// The page for `stories` (newest first).
 pub(crate) fn render(stories: &[&Story], settings: &Settings) -> String {
@@ -152,6 +161,13 @@ pub(crate) fn render(stories: &[&Story], settings: &Settings) -> String {
             attr(&f.href),
             f.mime,
             text(&f.title)
+        );
+    }
+    let sources = settings.source_tags.len();
+    if sources > LISTED_SOURCES {
+        let _ = writeln!(
+            h,
+            "<li>Each of the {sources} sources has its own feed: the <a href=\"sources.opml\" type=\"text/x-opml\">OPML</a> lists them all.</li>"
         );
     }
     h.push_str("</ul>\n</nav>\n</footer>\n</body>\n</html>\n");

@@ -37,3 +37,20 @@ fn names_in_links_are_percent_encoded() {
         "https://news.example/sources/Bay%20Post%2FEU.xml"
     );
 }
+
+#[test]
+fn the_page_links_each_sources_feed_only_while_there_are_few() {
+    let mut s = settings();
+    let page = |s: &Settings| String::from_utf8(render(&[], s).html.body.to_vec()).unwrap();
+    assert!(page(&s).contains("href=\"sources/A.xml\""));
+    s.source_tags = (0..=html::LISTED_SOURCES)
+        .map(|i| (format!("S{i}"), Vec::new()))
+        .collect();
+    let many = page(&s);
+    assert!(!many.contains("sources/S1.xml"), "{many}");
+    assert!(
+        many.contains("Each of the 51 sources has its own feed"),
+        "{many}"
+    );
+    assert!(many.contains("href=\"sources.opml\""));
+}

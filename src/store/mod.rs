@@ -52,6 +52,10 @@ pub enum OpenError {
 /// sled's own default cache is 1 GiB and only a hint; a feed store needs far less.
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// Keys removed per sled batch when pruning, and stories (each with all its keys).
+const PRUNE_BATCH: usize = 4096;
+const PRUNE_BATCH_STORIES: usize = 256;
+
 /// How many of the newest stories publishing looks at, at most, to fill a feed.
 const SCAN_LIMIT: usize = 10_000;
 
@@ -307,21 +311,33 @@ impl Store {
 
     /// Drops near-duplicate postings and title keys of days before `day`: lookups never reach
     /// them. Returns how many keys went.
+    ///
+    /// Removed in batches of [`PRUNE_BATCH`] keys: after a long pause (or on a store whose
+    /// entries are old) a day's pruning can reach a million keys, and one sled batch that size
+    /// held ~600 MB while it was applied. Pruning needs no atomicity: a key left behind by a
+    /// crash is pruned next time.
     pub fn prune_postings(&self, day: i64) -> Result<usize, StoreError> {
-        let mut batch = sled::Batch::default();
         let mut n = 0;
         for (prefix, end) in [
             (keys::POSTING_PREFIX.to_vec(), keys::postings_from(day)),
             (keys::TITLE_PREFIX.to_vec(), keys::title(day, "")),
         ] {
+            let mut batch = sled::Batch::default();
+            let mut queued = 0;
             for item in self.tree.range(prefix..end) {
                 let (key, _) = item?;
                 batch.remove(key);
-                n += 1;
+                queued += 1;
+                if queued == PRUNE_BATCH {
+                    self.tree.apply_batch(std::mem::take(&mut batch))?;
+                    n += queued;
+                    queued = 0;
+                }
             }
-        }
-        if n > 0 {
-            self.tree.apply_batch(batch)?;
+            if queued > 0 {
+                self.tree.apply_batch(batch)?;
+                n += queued;
+            }
         }
         Ok(n)
     }
@@ -377,12 +393,23 @@ impl Store {
                 }
             }
             removed += 1;
+            // A story's keys go in one batch, so none is left pointing at a removed story;
+            // stories go a few hundred at a time, so a first pruning of a year's stories
+            // does not hold them all in one batch (see `prune_postings`).
+            if removed % PRUNE_BATCH_STORIES == 0 {
+                self.tree.apply_batch(std::mem::take(&mut batch))?;
+            }
         }
         if let Some(cutoff) = cutoff {
+            let mut queued = 0;
             for item in self.tree.scan_prefix(keys::DROPPED_PREFIX) {
                 let (key, value) = item?;
                 if decode::<DropRecord>(&key, &value).is_ok_and(|r| r.at < cutoff) {
                     batch.remove(key);
+                    queued += 1;
+                    if queued % PRUNE_BATCH == 0 {
+                        self.tree.apply_batch(std::mem::take(&mut batch))?;
+                    }
                 }
             }
         }

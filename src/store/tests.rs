@@ -250,3 +250,67 @@ fn reopen(path: &std::path::Path) -> Store {
         }
     }
 }
+
+#[test]
+fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let old = 2 * PRUNE_BATCH + 7;
+    for i in 0..old {
+        let day = 100 + (i % 3) as i64;
+        store
+            .tree
+            .insert(keys::posting(day, &format!("w{i}")), &[0u8; 8])
+            .unwrap();
+        store
+            .tree
+            .insert(keys::title(day, &format!("t{i}")), &[0u8; 8])
+            .unwrap();
+    }
+    for day in [150, 151] {
+        store
+            .tree
+            .insert(keys::posting(day, "kept"), &[0u8; 8])
+            .unwrap();
+        store
+            .tree
+            .insert(keys::title(day, "kept"), &[0u8; 8])
+            .unwrap();
+    }
+    assert_eq!(store.prune_postings(150).unwrap(), 2 * old);
+    let left = |prefix: &[u8]| store.tree.scan_prefix(prefix).count();
+    assert_eq!(left(keys::POSTING_PREFIX), 2);
+    assert_eq!(left(keys::TITLE_PREFIX), 2);
+    assert_eq!(store.prune_postings(150).unwrap(), 0);
+
+    // Stories go a batch of whole stories at a time: all of a pruned story's keys go.
+    let n = 2 * PRUNE_BATCH_STORIES as u64 + 3;
+    let mut txn = store.begin();
+    for id in 1..=n {
+        txn.insert_story(&story(id, id as i64)).unwrap();
+    }
+    txn.commit().unwrap();
+    let retention = crate::config::Retention {
+        max_age: None,
+        max_stories: Some(5),
+    };
+    assert_eq!(
+        store.prune_stories(&retention, Utc::now()).unwrap(),
+        n as usize - 5
+    );
+    assert_eq!(store.story_count().unwrap(), 5);
+    let oldest_kept = n - 4;
+    assert!(store.story(StoryId(oldest_kept - 1)).unwrap().is_none());
+    assert!(store.story(StoryId(oldest_kept)).unwrap().is_some());
+    assert_eq!(store.tree.scan_prefix(keys::ORDER_PREFIX).count(), 5);
+    assert!(store
+        .tree
+        .get(keys::sketch(StoryId(oldest_kept - 1)))
+        .unwrap()
+        .is_none());
+    assert!(store
+        .tree
+        .get(keys::sketch(StoryId(oldest_kept)))
+        .unwrap()
+        .is_some());
+}

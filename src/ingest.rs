@@ -111,11 +111,30 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
         snapshots,
     } = ctx;
     let mut heartbeat = tokio::time::interval(crate::systemd::HEARTBEAT);
-    let mut next_prune = Utc::now();
-    let mut failing: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
-    let mut published = 0;
-    let mut live_open = true;
     let mut publisher = Publisher::default();
+    // The first upkeep (a prune included) runs before any batch is stored. Run from the loop,
+    // it raced the first batches: an entry older than the window could lose its postings
+    // between two polls of one round, so whether other outlets' copies joined it depended on
+    // timing.
+    heartbeat.tick().await;
+    let startup = live.borrow().clone();
+    let up = Upkeep {
+        store: &store,
+        metrics: &metrics,
+        health: &health,
+        snapshots: &snapshots,
+    };
+    let mut published = up
+        .run(
+            Some(startup.ingest.clone()),
+            &startup.render,
+            &mut publisher,
+        )
+        .await
+        .unwrap_or(0);
+    let mut next_prune = Utc::now() + chrono::Duration::hours(1);
+    let mut failing: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut live_open = true;
     loop {
         let current = live.borrow().clone();
         let (settings, render) = (&current.ingest, &current.render);
@@ -141,36 +160,13 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
             }
             _ = heartbeat.tick() => {
                 let now = Utc::now();
-                let prune = (now >= next_prune).then(|| settings.clone());
-                if prune.is_some() {
+                let prune = now >= next_prune;
+                if prune {
                     next_prune = now + chrono::Duration::hours(1);
                 }
-                let worker = store.clone();
-                let gauges = metrics.clone();
-                let checked = tokio::task::spawn_blocking(move || {
-                    worker.health_check()?;
-                    match prune {
-                        Some(settings) => {
-                            let removed = maintain(&worker, &settings, now)?;
-                            gauges.stored_stories.set(worker.story_count()? as i64);
-                            gauges.store_bytes.set(worker.size_on_disk()? as i64);
-                            Ok::<_, StoreError>(removed)
-                        }
-                        None => Ok(0),
-                    }
-                })
-                .await;
-                match checked {
-                    Ok(Ok(removed)) => {
-                        health.store_ok();
-                        if removed > 0 {
-                            tracing::info!(removed, "retention removed old stories");
-                            published = publisher.publish(&store, render, &snapshots).await;
-                            metrics.published.set(published as i64);
-                        }
-                    }
-                    Ok(Err(e)) => tracing::error!("the store is not healthy: {e}"),
-                    Err(e) => tracing::error!("store check failed: {e}"),
+                let up = Upkeep { store: &store, metrics: &metrics, health: &health, snapshots: &snapshots };
+                if let Some(n) = up.run(prune.then(|| settings.clone()), render, &mut publisher).await {
+                    published = n;
                 }
                 continue;
             }
@@ -246,6 +242,57 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
         .await
         .unwrap_or(Ok(()))?;
     Ok(())
+}
+
+/// What the heartbeat does between batches.
+struct Upkeep<'a> {
+    store: &'a Store,
+    metrics: &'a Arc<crate::metrics::Metrics>,
+    health: &'a crate::systemd::Health,
+    snapshots: &'a watch::Sender<Arc<Snapshot>>,
+}
+
+impl Upkeep<'_> {
+    /// Proves the store healthy (for the watchdog) and, given settings, prunes what the window
+    /// and retention no longer keep. Returns how many stories a new snapshot carries when
+    /// pruning removed some and it published one.
+    async fn run(
+        &self,
+        prune: Option<Settings>,
+        render: &render::Settings,
+        publisher: &mut Publisher,
+    ) -> Option<usize> {
+        let now = Utc::now();
+        let worker = self.store.clone();
+        let gauges = self.metrics.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            worker.health_check()?;
+            match prune {
+                Some(settings) => {
+                    let removed = maintain(&worker, &settings, now)?;
+                    gauges.stored_stories.set(worker.story_count()? as i64);
+                    gauges.store_bytes.set(worker.size_on_disk()? as i64);
+                    Ok::<_, StoreError>(removed)
+                }
+                None => Ok(0),
+            }
+        })
+        .await;
+        match checked {
+            Ok(Ok(removed)) => {
+                self.health.store_ok();
+                if removed > 0 {
+                    tracing::info!(removed, "retention removed old stories");
+                    let published = publisher.publish(self.store, render, self.snapshots).await;
+                    self.metrics.published.set(published as i64);
+                    return Some(published);
+                }
+            }
+            Ok(Err(e)) => tracing::error!("the store is not healthy: {e}"),
+            Err(e) => tracing::error!("store check failed: {e}"),
+        }
+        None
+    }
 }
 
 /// Applies queued polls in order, then makes them all durable with one flush. If the flush

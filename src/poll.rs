@@ -222,8 +222,8 @@ fn log(source: &Source, outcome: &Outcome) {
 /// Polls `source` every interval until `shutdown`, starting when it is next due according to
 /// the stored `state` (so a restart does not hit every source at once again).
 pub async fn run_source(
-    fetcher: Fetcher,
-    source: Source,
+    fetcher: Arc<Fetcher>,
+    source: Arc<Source>,
     mut state: PollState,
     batches: mpsc::Sender<Batch>,
     permits: Arc<Semaphore>,

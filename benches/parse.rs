@@ -7,10 +7,10 @@
 //!   canonical URLs, entry keys, signatures);
 //! * `+dedup`: that plus `distrust_shared_links` and `dedup::decide` for every entry against an
 //!   in-memory index (`dedup::Memory` for the exact layers, plus bench-local day/word postings
-//!   for the near layer, capped at 64 stories a list and 16 candidates like the store's;
-//!   `Memory::candidates` scans every story and is meant for tests), with new stories and
-//!   joined copies written back, as ingest does. No
-//!   store, no fsync: the sled writer is measured by `benches/ingest.rs` and by `feedmerge once`.
+//!   for the near layer, capped at 64 stories a list and `dedup::MAX_CANDIDATES` candidates
+//!   like the store's; `Memory::candidates` scans every story and is meant for tests), with
+//!   new stories and joined copies written back, as ingest does. No store, no fsync: the sled
+//!   writer is measured by `benches/ingest.rs` and by `feedmerge once`.
 //!
 //! ```sh
 //! cargo bench --bench parse                    # first 500 farm feeds, 5 rounds
@@ -41,8 +41,6 @@ use feedmerge::dedup::{self, Decision, Index, Memory, Sketch};
 use feedmerge::model::{Copy, Entry, EntryKey, Story, StoryId};
 use feedmerge::normalize::normalize_feed;
 
-/// How many candidates the near layer gets, as `src/store/txn.rs` truncates them.
-const CANDIDATES: usize = 16;
 /// Stories a posting list keeps, newest last, as the store's (`store::keys::POSTINGS_CAP`).
 const POSTINGS_CAP: usize = 64;
 
@@ -96,9 +94,15 @@ impl Index for BenchIndex {
                 }
             }
         }
+        // The best few, most shared words first, then lowest id, picked as the store's
+        // `Txn::candidates` picks them (without sorting every story that shares a word).
         let mut counts: Vec<(StoryId, usize)> = counts.into_iter().collect();
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        counts.truncate(CANDIDATES);
+        let order = |a: &(StoryId, usize), b: &(StoryId, usize)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if counts.len() > dedup::MAX_CANDIDATES {
+            counts.select_nth_unstable_by(dedup::MAX_CANDIDATES - 1, order);
+            counts.truncate(dedup::MAX_CANDIDATES);
+        }
+        counts.sort_unstable_by(order);
         Ok(counts)
     }
 }

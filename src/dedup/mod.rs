@@ -117,7 +117,7 @@ impl Default for Settings {
 
 /// How many candidate stories the near layer verifies at most: the store's index returns no
 /// more than these.
-pub(crate) const MAX_CANDIDATES: usize = 8;
+pub const MAX_CANDIDATES: usize = 8;
 
 /// The day number a time falls on (days since 1970), as the near-duplicate index buckets it.
 pub fn day(t: DateTime<Utc>) -> i64 {

@@ -2,7 +2,7 @@
 """Resident memory and CPU of `feedmerge run` with many sources, polling the shared feed farm.
 
     python3 bench/daemon_10k.py [--urls /tmp/rssbench/farm/urls-5000.txt] [--copies 2]
-        [--interval 2m] [--steady 120] [--timeout 720] [--out DIR]
+        [--interval 2m] [--steady 120] [--timeout 720] [--out DIR] [--cache-mb N]
 
 The farm's 5,000 feeds listed twice (the copies with "?copy=2", which nginx ignores) make
 10,000 sources. The daemon starts on a fresh store (`[poll] concurrency = 8`, `per_host = 8`,
@@ -86,6 +86,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=720, help="seconds for the whole run")
     ap.add_argument("--out", default=os.path.join(os.environ.get("RESULTS_DIR", "/tmp/fm-scale"), "daemon-10k"))
     ap.add_argument("--feedmerge", default=os.environ.get("FEEDMERGE", os.path.join(HERE, "..", "target", "release", "feedmerge")))
+    ap.add_argument("--cache-mb", type=int, help="[store] cache_mb (default: feedmerge's)")
     ap.add_argument("--access-log", default="/tmp/rssbench/nginx/access.log")
     ap.add_argument("--store", help="use this existing store (kept) instead of a fresh one (deleted at the end); "
                     "the run then waits --steady seconds from the start instead of for a cold round")
@@ -98,7 +99,7 @@ def main():
     ua = f"feedmerge-scale-bench/{os.getpid()}-{int(time.time())}"
     urls = farm_config.read_urls(a.urls)
     text, n = farm_config.build(urls, store, copies=a.copies, interval=a.interval, min_interval="1s",
-                                user_agent=ua)
+                                user_agent=ua, cache_mb=a.cache_mb)
     cfg = os.path.join(a.out, "feedmerge.toml")
     with open(cfg, "w") as f:
         f.write(text)

@@ -398,7 +398,12 @@ fn a_socket_passed_by_systemd_is_served() {
     let output = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert!(log.contains("using the socket systemd passed"), "{log}");
+    assert!(
+        log.contains("using the socket systemd passed"),
+        "exit {:?}, healthz body {:?}, log:\n{log}",
+        output.status,
+        String::from_utf8_lossy(&body)
+    );
 }
 
 #[test]

@@ -284,8 +284,22 @@ pub struct SourceFeeds {
     /// For each configured source, the indices in `stories` of the newest `max_items` it
     /// carried.
     picks: HashMap<String, Vec<usize>>,
-    rendered: std::sync::Mutex<HashMap<String, std::sync::Arc<Rendered>>>,
+    rendered: std::sync::Mutex<SourceFeedCache>,
+    /// [`SOURCE_FEEDS_BYTES`]; smaller in tests.
+    budget: usize,
 }
+
+/// The per-source feeds rendered so far, within [`SOURCE_FEEDS_BYTES`].
+#[derive(Debug, Default)]
+struct SourceFeedCache {
+    docs: HashMap<String, std::sync::Arc<Rendered>>,
+    bytes: usize,
+}
+
+/// How many bytes of rendered per-source feeds (all encodings) one snapshot keeps. Without a
+/// bound, anyone fetching every `/sources/NAME.xml` of a 10,000-source daemon grew it by ~70 MB
+/// until the next change; beyond the bound a feed is rendered again when asked (milliseconds).
+const SOURCE_FEEDS_BYTES: usize = 8 << 20;
 
 impl SourceFeeds {
     fn new(stories: &[Story], settings: &Settings) -> SourceFeeds {
@@ -312,7 +326,8 @@ impl SourceFeeds {
         SourceFeeds {
             stories: stories.to_vec(),
             picks,
-            rendered: std::sync::Mutex::new(HashMap::new()),
+            rendered: std::sync::Mutex::new(SourceFeedCache::default()),
+            budget: SOURCE_FEEDS_BYTES,
         }
     }
 
@@ -322,7 +337,7 @@ impl SourceFeeds {
         // A poisoned lock only means another request panicked mid-insert; the map is still a
         // valid cache.
         let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(doc) = cache.get(name) {
+        if let Some(doc) = cache.docs.get(name) {
             return Some(doc.clone());
         }
         let selected: Vec<&Story> = picks.iter().map(|&i| &self.stories[i]).collect();
@@ -334,7 +349,20 @@ impl SourceFeeds {
             settings,
             &meta.rss,
         ));
-        cache.insert(name.to_string(), doc.clone());
+        let size = doc.body.len() + doc.gzip.len() + doc.brotli.len();
+        while cache.bytes + size > self.budget {
+            // Any one: which feeds are asked for again is not known, and all are cheap.
+            let Some(evict) = cache.docs.keys().next().cloned() else {
+                break;
+            };
+            if let Some(old) = cache.docs.remove(&evict) {
+                cache.bytes -= old.body.len() + old.gzip.len() + old.brotli.len();
+            }
+        }
+        if size <= self.budget {
+            cache.bytes += size;
+            cache.docs.insert(name.to_string(), doc.clone());
+        }
         Some(doc)
     }
 

@@ -54,3 +54,33 @@ fn the_page_links_each_sources_feed_only_while_there_are_few() {
     );
     assert!(many.contains("href=\"sources.opml\""));
 }
+
+#[test]
+fn per_source_feeds_kept_stay_within_the_budget_and_are_rendered_again_when_evicted() {
+    let mut s = settings();
+    s.source_tags = (0..40).map(|i| (format!("S{i}"), Vec::new())).collect();
+    let mut snap = render(&[], &s);
+    let one = snap.sources.get("S0", &s).unwrap();
+    let size = one.body.len() + one.gzip.len() + one.brotli.len();
+    snap.sources.budget = size * 5 + size / 2;
+    snap.sources.rendered.lock().unwrap().docs.clear();
+    snap.sources.rendered.lock().unwrap().bytes = 0;
+    let first: Vec<_> = (0..40)
+        .map(|i| snap.sources.get(&format!("S{i}"), &s).unwrap())
+        .collect();
+    let cache = snap.sources.rendered.lock().unwrap();
+    assert!(
+        cache.bytes <= snap.sources.budget,
+        "{} bytes kept",
+        cache.bytes
+    );
+    assert_eq!(cache.docs.len(), 5);
+    drop(cache);
+    // An evicted feed comes back the same.
+    for (i, doc) in first.iter().enumerate() {
+        let again = snap.sources.get(&format!("S{i}"), &s).unwrap();
+        assert_eq!(again.etag, doc.etag);
+        assert_eq!(again.body, doc.body);
+    }
+    assert!(snap.sources.get("nobody", &s).is_none());
+}

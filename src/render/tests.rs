@@ -61,7 +61,7 @@ fn per_source_feeds_kept_stay_within_the_budget_and_are_rendered_again_when_evic
     s.source_tags = (0..40).map(|i| (format!("S{i}"), Vec::new())).collect();
     let mut snap = render(&[], &s);
     let one = snap.sources.get("S0", &s).unwrap();
-    let size = one.body.len() + one.gzip.len() + one.brotli.len();
+    let size = one.memory();
     snap.sources.budget = size * 5 + size / 2;
     snap.sources.rendered.lock().unwrap().docs.clear();
     snap.sources.rendered.lock().unwrap().bytes = 0;

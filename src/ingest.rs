@@ -93,6 +93,9 @@ pub struct Context {
 /// see the last one anyway.
 const PUBLISH_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How often index days the window no longer reaches, and stories past retention, are pruned.
+const PRUNE_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
 /// How many queued batches one flush may cover (group commit).
 const GROUP_MAX: usize = 64;
 
@@ -132,7 +135,7 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
         )
         .await
         .unwrap_or(0);
-    let mut next_prune = Utc::now() + chrono::Duration::hours(1);
+    let mut next_prune = Utc::now() + PRUNE_EVERY;
     let mut failing: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut live_open = true;
     loop {
@@ -162,9 +165,8 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                 let now = Utc::now();
                 let prune = now >= next_prune;
                 if prune {
-                    next_prune = now + chrono::Duration::hours(1);
+                    next_prune = now + PRUNE_EVERY;
                 }
-                let up = Upkeep { store: &store, metrics: &metrics, health: &health, snapshots: &snapshots };
                 if let Some(n) = up.run(prune.then(|| settings.clone()), render, &mut publisher).await {
                     published = n;
                 }

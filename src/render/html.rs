@@ -1,6 +1,7 @@
 //! The HTML page at `/`: the merged stories newest first, each with its sources, and links to
-//! the feeds (each source's own only while there are few, [`LISTED_SOURCES`]) and the OPML. Rendered here once per change like the feeds, so the page needs no
-//! JavaScript and the server only copies bytes.
+//! the feeds (each source's own only while there are few, [`LISTED_SOURCES`]) and the OPML.
+//! Rendered here once per change like the feeds, so the page needs no JavaScript and the
+//! server only copies bytes.
 //!
 //! Small on purpose: one inline stylesheet sized for phones, semantic elements (`main`,
 //! `article`, `nav`, `time`) for screen readers, and `<link rel="alternate">` for every feed so

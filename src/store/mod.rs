@@ -52,9 +52,58 @@ pub enum OpenError {
 /// sled's own default cache is 1 GiB and only a hint; a feed store needs far less.
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Keys removed per sled batch when pruning, and stories (each with all its keys).
+/// Keys removed per sled batch when pruning (at least: a story's keys share one batch).
 const PRUNE_BATCH: usize = 4096;
-const PRUNE_BATCH_STORIES: usize = 256;
+
+/// Removals applied in sled batches of about [`PRUNE_BATCH`] keys. After a long pause (or on a
+/// store whose entries are old) one pruning can reach a million keys, and one sled batch that
+/// size held ~600 MB while it was applied. Keys queued between two [`Removals::boundary`]
+/// calls always go in one batch (a story with all its keys); beyond that pruning needs no
+/// atomicity: a key left behind by a crash is pruned next time.
+struct Removals<'t> {
+    tree: &'t sled::Tree,
+    batch: sled::Batch,
+    queued: usize,
+    applied: usize,
+}
+
+impl<'t> Removals<'t> {
+    fn new(tree: &'t sled::Tree) -> Self {
+        Removals {
+            tree,
+            batch: sled::Batch::default(),
+            queued: 0,
+            applied: 0,
+        }
+    }
+
+    fn remove(&mut self, key: impl Into<sled::IVec>) {
+        self.batch.remove(key);
+        self.queued += 1;
+    }
+
+    /// Applies what is queued once it fills a batch.
+    fn boundary(&mut self) -> Result<(), StoreError> {
+        if self.queued >= PRUNE_BATCH {
+            self.apply()?;
+        }
+        Ok(())
+    }
+
+    /// Applies what is queued; returns how many keys went in all.
+    fn finish(mut self) -> Result<usize, StoreError> {
+        self.apply()?;
+        Ok(self.applied)
+    }
+
+    fn apply(&mut self) -> Result<(), StoreError> {
+        if self.queued > 0 {
+            self.tree.apply_batch(std::mem::take(&mut self.batch))?;
+            self.applied += std::mem::take(&mut self.queued);
+        }
+        Ok(())
+    }
+}
 
 /// How many of the newest stories publishing looks at, at most, to fill a feed.
 const SCAN_LIMIT: usize = 10_000;
@@ -310,36 +359,19 @@ impl Store {
     }
 
     /// Drops near-duplicate postings and title keys of days before `day`: lookups never reach
-    /// them. Returns how many keys went.
-    ///
-    /// Removed in batches of [`PRUNE_BATCH`] keys: after a long pause (or on a store whose
-    /// entries are old) a day's pruning can reach a million keys, and one sled batch that size
-    /// held ~600 MB while it was applied. Pruning needs no atomicity: a key left behind by a
-    /// crash is pruned next time.
+    /// them. Returns how many keys went. In bounded batches ([`Removals`]).
     pub fn prune_postings(&self, day: i64) -> Result<usize, StoreError> {
-        let mut n = 0;
+        let mut removals = Removals::new(&self.tree);
         for (prefix, end) in [
             (keys::POSTING_PREFIX.to_vec(), keys::postings_from(day)),
             (keys::TITLE_PREFIX.to_vec(), keys::title(day, "")),
         ] {
-            let mut batch = sled::Batch::default();
-            let mut queued = 0;
             for item in self.tree.range(prefix..end) {
-                let (key, _) = item?;
-                batch.remove(key);
-                queued += 1;
-                if queued == PRUNE_BATCH {
-                    self.tree.apply_batch(std::mem::take(&mut batch))?;
-                    n += queued;
-                    queued = 0;
-                }
-            }
-            if queued > 0 {
-                self.tree.apply_batch(batch)?;
-                n += queued;
+                removals.remove(item?.0);
+                removals.boundary()?;
             }
         }
-        Ok(n)
+        removals.finish()
     }
 
     /// Removes stories first reported before `now - max_age`, and the oldest beyond
@@ -362,7 +394,9 @@ impl Store {
             .map_or(0, |max| total.saturating_sub(max));
         let cutoff = retention.max_age.map(|age| now - age);
         let mut removed = 0;
-        let mut batch = sled::Batch::default();
+        // Each story with all its keys in one batch, so none is left pointing at a removed
+        // story; stories in bounded batches ([`Removals`]).
+        let mut removals = Removals::new(&self.tree);
         for item in self.tree.scan_prefix(keys::ORDER_PREFIX) {
             let (key, _) = item?;
             let Some(id) = keys::story_in_order_key(&key) else {
@@ -376,44 +410,35 @@ impl Store {
             if removed >= excess && !too_old {
                 break; // the order index is oldest first: nothing further qualifies
             }
-            batch.remove(key.to_vec());
+            removals.remove(key.to_vec());
             if let Some(story) = story {
-                batch.remove(keys::story(id));
-                batch.remove(keys::sketch(id));
+                removals.remove(keys::story(id));
+                removals.remove(keys::sketch(id));
                 for copy in &story.copies {
-                    batch.remove(keys::entry(&copy.entry));
+                    removals.remove(keys::entry(&copy.entry));
                     let url_key = copy
                         .link
                         .as_deref()
                         .and_then(|l| url::Url::parse(l).ok())
                         .and_then(|u| crate::normalize::url_key(&u));
                     if let Some(u) = url_key {
-                        batch.remove(keys::url(&u));
+                        removals.remove(keys::url(&u));
                     }
                 }
             }
             removed += 1;
-            // A story's keys go in one batch, so none is left pointing at a removed story;
-            // stories go a few hundred at a time, so a first pruning of a year's stories
-            // does not hold them all in one batch (see `prune_postings`).
-            if removed % PRUNE_BATCH_STORIES == 0 {
-                self.tree.apply_batch(std::mem::take(&mut batch))?;
-            }
+            removals.boundary()?;
         }
         if let Some(cutoff) = cutoff {
-            let mut queued = 0;
             for item in self.tree.scan_prefix(keys::DROPPED_PREFIX) {
                 let (key, value) = item?;
                 if decode::<DropRecord>(&key, &value).is_ok_and(|r| r.at < cutoff) {
-                    batch.remove(key);
-                    queued += 1;
-                    if queued % PRUNE_BATCH == 0 {
-                        self.tree.apply_batch(std::mem::take(&mut batch))?;
-                    }
+                    removals.remove(key);
+                    removals.boundary()?;
                 }
             }
         }
-        self.tree.apply_batch(batch)?;
+        removals.finish()?;
         Ok(removed)
     }
 

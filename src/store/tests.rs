@@ -283,8 +283,9 @@ fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
     assert_eq!(left(keys::TITLE_PREFIX), 2);
     assert_eq!(store.prune_postings(150).unwrap(), 0);
 
-    // Stories go a batch of whole stories at a time: all of a pruned story's keys go.
-    let n = 2 * PRUNE_BATCH_STORIES as u64 + 3;
+    // Stories go whole, several batches of keys here (4 keys a story): all of a pruned
+    // story's keys go.
+    let n = PRUNE_BATCH as u64 / 2 + 3;
     let mut txn = store.begin();
     for id in 1..=n {
         txn.insert_story(&story(id, id as i64)).unwrap();

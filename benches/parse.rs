@@ -6,9 +6,9 @@
 //!   `feedmerge::parse::parse`, the poll hints, `normalize_feed` (clean text, sanitized HTML,
 //!   canonical URLs, entry keys, signatures);
 //! * `+dedup`: that plus `distrust_shared_links` and `dedup::decide` for every entry against an
-//!   in-memory index (`dedup::Memory` for the exact layers, plus bench-local day/word postings
-//!   for the near layer, capped at 64 stories a list and `dedup::MAX_CANDIDATES` candidates
-//!   like the store's; `Memory::candidates` scans every story and is meant for tests), with
+//!   in-memory index (`dedup::Memory` for the exact layers, plus the store's own in-memory
+//!   `dedup::Postings` for the near layer; `Memory::candidates` scans every story and is meant
+//!   for tests), with
 //!   new stories and joined copies written back, as ingest does. No store, no fsync: the sled
 //!   writer is measured by `benches/ingest.rs` and by `feedmerge once`.
 //!
@@ -37,18 +37,15 @@ use std::time::Instant;
 
 use chrono::Utc;
 use feedmerge::config::Source;
-use feedmerge::dedup::{self, Decision, Index, Memory, Sketch};
+use feedmerge::dedup::{self, postings, Decision, Index, Memory, Postings, Sketch};
 use feedmerge::model::{Copy, Entry, EntryKey, Story, StoryId};
 use feedmerge::normalize::normalize_feed;
 
-/// Stories a posting list keeps, newest last, as the store's (`store::keys::POSTINGS_CAP`).
-const POSTINGS_CAP: usize = 64;
-
-/// `Memory` for the exact layers; day/word postings for the near layer.
+/// `Memory` for the exact layers; the store's in-memory postings for the near layer.
 #[derive(Default)]
 struct BenchIndex {
     memory: Memory,
-    postings: HashMap<(i64, String), Vec<StoryId>>,
+    postings: Postings,
     next_id: u64,
 }
 
@@ -80,30 +77,11 @@ impl Index for BenchIndex {
         words: &[String],
         days: RangeInclusive<i64>,
     ) -> Result<Vec<(StoryId, usize)>, Infallible> {
-        let mut counts: HashMap<StoryId, usize> = HashMap::new();
-        let mut key = (0, String::new());
-        for day in days {
-            for word in words {
-                key.0 = day;
-                key.1.clear();
-                key.1.push_str(word);
-                if let Some(list) = self.postings.get(&key) {
-                    for id in list {
-                        *counts.entry(*id).or_insert(0) += 1;
-                    }
-                }
-            }
-        }
-        // The best few, most shared words first, then lowest id, picked as the store's
-        // `Txn::candidates` picks them (without sorting every story that shares a word).
-        let mut counts: Vec<(StoryId, usize)> = counts.into_iter().collect();
-        let order = |a: &(StoryId, usize), b: &(StoryId, usize)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
-        if counts.len() > dedup::MAX_CANDIDATES {
-            counts.select_nth_unstable_by(dedup::MAX_CANDIDATES - 1, order);
-            counts.truncate(dedup::MAX_CANDIDATES);
-        }
-        counts.sort_unstable_by(order);
-        Ok(counts)
+        // As the store's `Txn::candidates` does, minus its sled reads.
+        let mut counts = HashMap::default();
+        self.postings
+            .count(&postings::hashes(words), days, &mut counts);
+        Ok(postings::best(counts))
     }
 }
 
@@ -122,13 +100,8 @@ impl BenchIndex {
                 self.next_id += 1;
                 let id = StoryId(self.next_id);
                 let day = dedup::day(entry.published);
-                for w in &entry.signature.words {
-                    let list = self.postings.entry((day, w.clone())).or_default();
-                    list.push(id);
-                    if list.len() > POSTINGS_CAP {
-                        list.remove(0);
-                    }
-                }
+                self.postings
+                    .add(id, &postings::hashes(&entry.signature.words), day);
                 let story = Story::founded_by(id, entry, entry.published);
                 self.memory
                     .insert(story, entry.url_key.as_deref(), entry.title_key.as_deref());

@@ -513,7 +513,7 @@ pub fn apply(
                     story.id,
                     &entry.signature.words,
                     dedup::day(entry.published),
-                )?;
+                );
                 record(&mut txn, entry, &story, now)?;
                 done.new_stories += 1;
             }

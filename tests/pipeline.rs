@@ -534,6 +534,58 @@ async fn a_reworded_headline_from_another_outlet_joins_and_a_guarded_one_does_no
         .all(|s| s.copies.len() == 1));
 }
 
+/// The near layer's index lives in memory and is rebuilt from the stored sketches: a reworded
+/// copy that arrives in a later run (a restart, another `once`) still finds its story, also
+/// one older than the window is from now (copies are compared by their own dates).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reworded_copy_in_a_later_run_joins_the_story_stored_before() {
+    let origin = Origin::start();
+    let first = (
+        "a1",
+        "Volcano erupts on remote island forcing thousands to flee",
+        "https://a.example/volcano",
+        "2025-11-26T08:00:00Z",
+    );
+    origin.feed("a.xml", rss("A", &[first]), "application/rss+xml");
+    origin.feed("b.xml", rss("B", &[]), "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &[("A", origin.url("a.xml")), ("B", origin.url("b.xml"))],
+    );
+    once(&config).await;
+    assert_eq!(stories(&config).len(), 1);
+
+    origin.feed(
+        "b.xml",
+        rss(
+            "B",
+            &[
+                (
+                    "b1",
+                    "Thousands flee as volcano erupts on remote island",
+                    "https://b.example/eruption",
+                    "2025-11-26T09:30:00Z",
+                ),
+                (
+                    "b2",
+                    "Volcano on remote island quiet again as thousands return",
+                    "https://b.example/return",
+                    "2025-11-27T09:30:00Z",
+                ),
+            ],
+        ),
+        "application/rss+xml",
+    );
+    once(&config).await;
+    let stories = stories(&config);
+    assert_eq!(stories.len(), 2, "{:?}", titles(&stories));
+    let volcano = story_with(&stories, "forcing thousands");
+    assert_eq!(layers(volcano).len(), 2, "{:?}", layers(volcano));
+    assert_eq!(volcano.copies[1].joined_by, Layer::Near);
+    assert_eq!(story_with(&stories, "quiet again").copies.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_with_priority_leads_the_stories_it_carries() {
     let origin = Origin::start();

@@ -87,12 +87,8 @@ fn restore(
     story: &mut Story,
 ) -> Result<(), crate::store::StoreError> {
     story.signature = Signature::of(&story.title, story.summary.as_deref());
+    // The sketch written with the story is what the near-duplicate index is built from.
     txn.insert_story(story)?;
-    txn.index_words(
-        story.id,
-        &story.signature.words,
-        dedup::day(story.published),
-    )?;
     for copy in &story.copies {
         txn.insert_entry(
             &copy.entry,

@@ -15,6 +15,7 @@
 
 mod lexicon;
 mod memory;
+pub mod postings;
 mod signature;
 mod similar;
 
@@ -25,6 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::model::{Entry, EntryKey, Layer, Story, StoryId};
 
 pub use memory::Memory;
+pub use postings::Postings;
 pub use signature::Signature;
 pub use similar::{compare, Thresholds, Verdict};
 

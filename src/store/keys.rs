@@ -15,7 +15,11 @@
 //! | `p` source URL                   | [`super::PollState`], compact |
 //! | `x` url key (or `#` entry key)   | [`super::DropRecord`]: which filter dropped it |
 //! | `m` story id (8 bytes BE)        | id of the story it was merged into |
-//! | `w` day (8 BE) + word            | story ids (8 bytes BE each, newest last): near-duplicate index |
+//! | `w` day (8 BE) + word            | no longer written (the near-duplicate index of earlier feedmerge); pruned |
+//!
+//! Story ids carry the day their founding copy was published in their top 20 bits
+//! ([`story_id_day`]), so the sketches of one day's stories are one key range: that is what
+//! the in-memory near-duplicate index ([`crate::dedup::Postings`]) is rebuilt from.
 
 use chrono::{DateTime, Utc};
 
@@ -57,25 +61,21 @@ pub fn story(id: StoryId) -> Vec<u8> {
     prefixed(b's', &id.0.to_be_bytes())
 }
 
-/// Stories a posting list keeps, newest last: a word more common than that identifies nothing.
-pub const POSTINGS_CAP: usize = 64;
+/// Keys of the near-duplicate index of earlier versions, pruned whole.
 pub const POSTING_PREFIX: &[u8] = b"w";
 
-/// Posting list of `word` for stories founded on `day`. The day is offset like times in
-/// [`order`] so that the keys sort by day.
-pub fn posting(day: i64, word: &str) -> Vec<u8> {
-    let mut key = postings_from(day);
-    key.extend_from_slice(word.as_bytes());
-    key
+/// The high bits of a story id founded on `day` (days since 1970, wrapping after 2,870 years).
+pub fn story_id_day(day: i64) -> u64 {
+    (day.rem_euclid(1 << 20) as u64) << 44
 }
 
-/// The first posting key of `day`: everything before it belongs to earlier days.
-pub fn postings_from(day: i64) -> Vec<u8> {
-    let d = (day as i128 - i64::MIN as i128) as u64;
-    let mut key = Vec::with_capacity(24);
-    key.extend_from_slice(POSTING_PREFIX);
-    key.extend_from_slice(&d.to_be_bytes());
-    key
+/// First and last sketch key of stories founded on `day`.
+pub fn sketches_of_day(day: i64) -> (Vec<u8>, Vec<u8>) {
+    let first = story_id_day(day);
+    (
+        sketch(StoryId(first)),
+        sketch(StoryId(first | ((1 << 44) - 1))),
+    )
 }
 
 pub fn merged(id: StoryId) -> Vec<u8> {

@@ -14,10 +14,12 @@ mod keys;
 mod txn;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::dedup::{Postings, Sketch};
 use crate::fetch::Validators;
 use crate::model::{Story, StoryId};
 
@@ -186,11 +188,15 @@ pub struct PollState {
     pub moved_to: Option<String>,
 }
 
-/// The open store. Cheap to clone (sled's handles are reference counted).
+/// The open store. Cheap to clone (sled's handles are reference counted; clones share the
+/// near-duplicate index).
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
+    /// The near-duplicate layer's posting lists, in memory, of the days lookups reached
+    /// ([`crate::dedup::postings`]).
+    near: Arc<Mutex<Postings>>,
 }
 
 impl Store {
@@ -256,7 +262,52 @@ impl Store {
             )))
             }
         }
-        Ok(Store { db, tree })
+        Ok(Store {
+            db,
+            tree,
+            near: Arc::default(),
+        })
+    }
+
+    /// The near-duplicate index.
+    fn near(&self) -> MutexGuard<'_, Postings> {
+        // A panic while holding the lock leaves at worst a list short of a story: the index
+        // only proposes candidates, so it stays usable.
+        self.near.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The near-duplicate index, with every day of `days` loaded.
+    fn near_with_days(
+        &self,
+        days: std::ops::RangeInclusive<i64>,
+    ) -> Result<MutexGuard<'_, Postings>, StoreError> {
+        let mut near = self.near();
+        for day in days {
+            if !near.has_day(day) {
+                near.load(day, self.founded_on(day)?);
+            }
+        }
+        Ok(near)
+    }
+
+    /// Story ids the in-memory near-duplicate index holds (a list entry each).
+    pub fn near_index_len(&self) -> usize {
+        self.near().len()
+    }
+
+    /// The stories founded on `day`, each with its founding words, from their sketches.
+    fn founded_on(&self, day: i64) -> Result<Vec<(StoryId, Vec<u64>)>, StoreError> {
+        let (first, last) = keys::sketches_of_day(day);
+        let mut found = Vec::new();
+        for item in self.tree.range(first..=last) {
+            let (key, value) = item?;
+            let sketch: Sketch = decode(&key, &value)?;
+            found.push((
+                sketch.id,
+                crate::dedup::postings::hashes(&sketch.signature.words),
+            ));
+        }
+        Ok(found)
     }
 
     /// Starts a batch of writes.
@@ -358,18 +409,19 @@ impl Store {
         }
     }
 
-    /// Drops near-duplicate postings and title keys of days before `day`: lookups never reach
-    /// them. Returns how many keys went. In bounded batches ([`Removals`]).
+    /// Drops the near-duplicate lists and title keys of days before `day` (lookups never
+    /// reach them), and the near-duplicate keys earlier versions stored. Returns how many
+    /// keys went. In bounded batches ([`Removals`]).
     pub fn prune_postings(&self, day: i64) -> Result<usize, StoreError> {
+        self.near().prune_before(day);
         let mut removals = Removals::new(&self.tree);
-        for (prefix, end) in [
-            (keys::POSTING_PREFIX.to_vec(), keys::postings_from(day)),
-            (keys::TITLE_PREFIX.to_vec(), keys::title(day, "")),
-        ] {
-            for item in self.tree.range(prefix..end) {
-                removals.remove(item?.0);
-                removals.boundary()?;
-            }
+        let legacy = self.tree.scan_prefix(keys::POSTING_PREFIX);
+        let titles = self
+            .tree
+            .range(keys::TITLE_PREFIX.to_vec()..keys::title(day, ""));
+        for item in legacy.chain(titles) {
+            removals.remove(item?.0);
+            removals.boundary()?;
         }
         removals.finish()
     }
@@ -473,7 +525,7 @@ impl Store {
                 'e' => "entries",
                 'u' => "url keys",
                 't' => "title keys",
-                'w' => "near-duplicate postings",
+                'w' => "old near-duplicate keys (pruned hourly)",
                 'g' => "story sketches",
                 'o' => "order index",
                 'm' => "merge forwards",

@@ -253,6 +253,11 @@ fn reopen(path: &std::path::Path) -> Store {
 
 #[test]
 fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
+    // The near-duplicate key earlier versions wrote: `w`, the day offset like times, the word.
+    fn legacy_posting(day: i64, word: &str) -> Vec<u8> {
+        let d = (day as i128 - i64::MIN as i128) as u64;
+        [b"w".as_slice(), &d.to_be_bytes(), word.as_bytes()].concat()
+    }
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let old = 2 * PRUNE_BATCH + 7;
@@ -260,7 +265,7 @@ fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
         let day = 100 + (i % 3) as i64;
         store
             .tree
-            .insert(keys::posting(day, &format!("w{i}")), &[0u8; 8])
+            .insert(legacy_posting(day, &format!("w{i}")), &[0u8; 8])
             .unwrap();
         store
             .tree
@@ -270,16 +275,17 @@ fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
     for day in [150, 151] {
         store
             .tree
-            .insert(keys::posting(day, "kept"), &[0u8; 8])
+            .insert(legacy_posting(day, "kept"), &[0u8; 8])
             .unwrap();
         store
             .tree
             .insert(keys::title(day, "kept"), &[0u8; 8])
             .unwrap();
     }
-    assert_eq!(store.prune_postings(150).unwrap(), 2 * old);
+    // Title keys of days before 150 go; near-duplicate keys of earlier versions all go.
+    assert_eq!(store.prune_postings(150).unwrap(), 2 * old + 2);
     let left = |prefix: &[u8]| store.tree.scan_prefix(prefix).count();
-    assert_eq!(left(keys::POSTING_PREFIX), 2);
+    assert_eq!(left(keys::POSTING_PREFIX), 0);
     assert_eq!(left(keys::TITLE_PREFIX), 2);
     assert_eq!(store.prune_postings(150).unwrap(), 0);
 
@@ -314,4 +320,77 @@ fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
         .get(keys::sketch(StoryId(oldest_kept)))
         .unwrap()
         .is_some());
+}
+
+/// A story founded with `words` on the day of `story(.., hour)`, its id in that day's range.
+fn founded(n: u64, hour: i64, words: &[&str]) -> (Story, i64) {
+    let mut s = story(n, hour);
+    let day = crate::dedup::day(s.published);
+    s.id = StoryId(keys::story_id_day(day) | n);
+    s.signature.words = words.iter().map(|w| w.to_string()).collect();
+    (s, day)
+}
+
+fn found(store: &Store, words: &[&str], days: std::ops::RangeInclusive<i64>) -> Vec<u64> {
+    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    let txn = store.begin();
+    let mut ids: Vec<u64> = txn
+        .candidates(&words, days)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id.0 & ((1 << 44) - 1))
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn the_near_duplicate_index_is_rebuilt_from_sketches_whenever_a_day_is_not_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, day) = founded(1, 0, &["fed", "rais", "rate"]);
+    let (b, _) = founded(2, 1, &["fed", "hold", "rate"]);
+    let (c, _) = founded(3, 2, &["fed", "cut", "rate"]);
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let mut txn = store.begin();
+        txn.insert_story(&a).unwrap();
+        txn.index_words(a.id, &a.signature.words, day);
+        assert_eq!(
+            found(&store, &["rate"], day..=day),
+            Vec::<u64>::new(),
+            "another batch sees nothing before commit"
+        );
+        let words = ["rate".to_string()];
+        assert_eq!(
+            txn.candidates(&words, day..=day).unwrap().len(),
+            1,
+            "the batch sees its own"
+        );
+        txn.commit().unwrap();
+        // The day was loaded by the lookup above: the commit adds to it.
+        assert_eq!(found(&store, &["rate"], day..=day), vec![1]);
+
+        let mut dropped = store.begin();
+        dropped.insert_story(&c).unwrap();
+        dropped.index_words(c.id, &c.signature.words, day);
+        drop(dropped);
+        assert_eq!(found(&store, &["cut"], day..=day), Vec::<u64>::new());
+
+        let mut txn = store.begin();
+        txn.insert_story(&b).unwrap();
+        txn.index_words(b.id, &b.signature.words, day);
+        txn.commit().unwrap();
+        assert_eq!(found(&store, &["fed"], day - 2..=day + 2), vec![1, 2]);
+        assert_eq!(
+            found(&store, &["fed"], day + 1..=day + 2),
+            Vec::<u64>::new()
+        );
+
+        // Pruned from memory; a lookup that reaches the day again reads it back.
+        store.prune_postings(day + 1).unwrap();
+        assert_eq!(found(&store, &["hold"], day..=day), vec![2]);
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(found(&store, &["rate"], day - 2..=day + 2), vec![1, 2]);
+    assert_eq!(found(&store, &["rais", "hold"], day..=day), vec![1, 2]);
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use siphasher::sip::SipHasher13;
 
 use super::{decode, encode, encode_compact, keys, DropRecord, PollState, Store, StoreError};
+use crate::dedup::postings::{self, IdHasher};
 use crate::dedup::{Index, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
@@ -26,6 +27,9 @@ pub struct EntryRecord {
 pub struct Txn<'a> {
     store: &'a Store,
     pending: BTreeMap<Vec<u8>, Option<sled::IVec>>,
+    /// Stories founded in this batch, with their founding words' hashes and day: candidates
+    /// for the entries after them, added to the store's index on commit.
+    founded: Vec<(StoryId, Vec<u64>, i64)>,
 }
 
 impl<'a> Txn<'a> {
@@ -33,6 +37,7 @@ impl<'a> Txn<'a> {
         Txn {
             store,
             pending: BTreeMap::new(),
+            founded: Vec::new(),
         }
     }
 
@@ -74,8 +79,8 @@ impl<'a> Txn<'a> {
     ) -> Result<StoryId, StoreError> {
         let mut hasher = SipHasher13::new_with_keys(0x7374_6f72_7969_6421, 0x6665_6564_6d65_7267);
         hasher.write(leader.0.as_bytes());
-        let day = (crate::dedup::day(published).rem_euclid(1 << 20)) as u64;
-        let mut id = StoryId(day << 44 | (hasher.finish() & ((1 << 44) - 1)));
+        let day = keys::story_id_day(crate::dedup::day(published));
+        let mut id = StoryId(day | (hasher.finish() & ((1 << 44) - 1)));
         while self.get(&keys::story(id))?.is_some() {
             id = StoryId(id.0.wrapping_add(1));
         }
@@ -179,25 +184,10 @@ impl<'a> Txn<'a> {
     }
 
     /// Adds a new story to the near-duplicate index under each of its founding headline's
-    /// words, for the day it was published. A posting list keeps the newest
-    /// [`keys::POSTINGS_CAP`] stories, so a lookup is one point read per word and day.
-    pub fn index_words(
-        &mut self,
-        id: StoryId,
-        words: &[String],
-        day: i64,
-    ) -> Result<(), StoreError> {
-        for word in words {
-            let key = keys::posting(day, word);
-            let mut list = self.get(&key)?.map(|v| v.to_vec()).unwrap_or_default();
-            list.extend_from_slice(&keys::story_id_value(id));
-            let cap = keys::POSTINGS_CAP * 8;
-            if list.len() > cap {
-                list.drain(..list.len() - cap);
-            }
-            self.put(key, list);
-        }
-        Ok(())
+    /// words, for the day it was published (`day` of `id`, see [`keys::story_id_day`]). Held
+    /// in memory ([`crate::dedup::Postings`]); the story's sketch is what rebuilds it.
+    pub fn index_words(&mut self, id: StoryId, words: &[String], day: i64) {
+        self.founded.push((id, postings::hashes(words), day));
     }
 
     /// Remembers which rule dropped `entry` (once: an entry dropped on every poll by the same
@@ -246,6 +236,12 @@ impl<'a> Txn<'a> {
             }
         }
         self.store.tree.apply_batch(batch)?;
+        if !self.founded.is_empty() {
+            let mut near = self.store.near();
+            for (id, words, day) in &self.founded {
+                near.add_if_loaded(*id, words, *day);
+            }
+        }
         Ok(())
     }
 }
@@ -289,61 +285,23 @@ impl Index for Txn<'_> {
         words: &[String],
         days: std::ops::RangeInclusive<i64>,
     ) -> Result<Vec<(StoryId, usize)>, StoreError> {
-        let mut lists = Vec::new();
-        for day in days {
-            for word in words {
-                if let Some(list) = self.get(&keys::posting(day, word))? {
-                    lists.push(list);
-                }
+        let words = postings::hashes(words);
+        let mut counts: HashMap<StoryId, usize, BuildHasherDefault<IdHasher>> = HashMap::default();
+        self.store
+            .near_with_days(days.clone())?
+            .count(&words, days.clone(), &mut counts);
+        for (id, founded, day) in &self.founded {
+            let shared = founded.iter().filter(|w| words.contains(w)).count();
+            if shared > 0 && days.contains(day) {
+                *counts.entry(*id).or_insert(0) += shared;
             }
         }
-        let ids = lists.iter().map(|l| l.len() / 8).sum();
-        let mut counts: HashMap<StoryId, usize, BuildHasherDefault<IdHasher>> =
-            HashMap::with_capacity_and_hasher(ids, Default::default());
-        for list in &lists {
-            for chunk in list.chunks_exact(8) {
-                let Some(id) = keys::story_id_from_value(chunk) else {
-                    continue;
-                };
-                *counts.entry(id).or_insert(0) += 1;
-            }
-        }
-        let mut counts: Vec<(StoryId, usize)> = counts.into_iter().collect();
-        // Most shared words first, then lowest id: a total order (ids are unique), so picking
-        // the best 16 and sorting only those gives what sorting everything would.
-        let order = |a: &(StoryId, usize), b: &(StoryId, usize)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
         // Only the best few are verified (dedup looks at no more than these); resolving merges
         // for those alone keeps this bounded.
-        const BEST: usize = crate::dedup::MAX_CANDIDATES;
-        if counts.len() > BEST {
-            counts.select_nth_unstable_by(BEST - 1, order);
-            counts.truncate(BEST);
-        }
-        counts.sort_unstable_by(order);
-        for (id, _) in &mut counts {
+        let mut best = postings::best(counts);
+        for (id, _) in &mut best {
             *id = self.resolve(*id)?;
         }
-        Ok(counts)
-    }
-}
-
-/// Hashes a story id for counting candidates. Ids are already hashes (below the day bits),
-/// so one multiply spreads them; std's SipHash costs more than the counting itself.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        Ok(best)
     }
 }

@@ -186,7 +186,12 @@ fn near_match<I: Index>(
     let reach = window_days(settings);
     let today = day(entry.published);
     let found = index.candidates(&sig.words, today - reach..=today + reach)?;
-    for (id, _) in found.into_iter().take(MAX_CANDIDATES) {
+    for (id, shared) in found.into_iter().take(MAX_CANDIDATES) {
+        // Most shared words first: once one cannot pass, none after it can, and their
+        // sketches are not read.
+        if !settings.thresholds.may_join(sig, shared) {
+            break;
+        }
         let Some(story) = index.sketch(id)? else {
             continue;
         };

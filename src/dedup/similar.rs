@@ -39,6 +39,21 @@ impl Default for Thresholds {
     }
 }
 
+impl Thresholds {
+    /// Whether a stored headline that shares `shared` of `query`'s content words could be
+    /// judged a duplicate of it, before reading it. Its Jaccard similarity is at most
+    /// `shared / query.words.len()` (the union has at least the query's words), so below the
+    /// threshold or `min_shared` only the summaries could still vouch, and they need the
+    /// query's summary to be long enough.
+    pub fn may_join(&self, query: &Signature, shared: usize) -> bool {
+        if query.summary_words.len() >= MIN_SUMMARY_WORDS && shared >= 1 {
+            return true;
+        }
+        let n = query.words.len().max(1);
+        shared >= self.min_shared && shared as f64 / n as f64 >= self.threshold
+    }
+}
+
 /// A summary needs this many content words to vouch for a merge: short ones ("Read more") are
 /// the same everywhere.
 const MIN_SUMMARY_WORDS: usize = 12;

@@ -206,3 +206,31 @@ fn shared_links_with_different_titles_are_distrusted() {
     assert_eq!(batch[1].url_key, None);
     assert_eq!(batch[2].url_key.as_deref(), Some("a.example/own"));
 }
+
+/// `may_join` lets the near layer skip reading candidates that share too few words; it must
+/// never skip one that `compare` would join. Checked on every hand-written pair, both ways.
+#[test]
+fn a_candidate_skipped_for_too_few_shared_words_could_never_have_joined() {
+    let fixtures = include_str!("../../tests/fixtures/dedup-pairs.tsv");
+    let t = Thresholds::default();
+    let mut joined = 0;
+    for line in fixtures
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        let sig = |i: usize| Signature::of(f[i], f.get(i + 2).copied());
+        for (query, stored) in [(sig(1), sig(2)), (sig(2), sig(1))] {
+            let shared = query
+                .words
+                .iter()
+                .filter(|w| stored.words.contains(w))
+                .count();
+            if let Verdict::Duplicate { .. } = compare(&query, &stored, &t) {
+                joined += 1;
+                assert!(t.may_join(&query, shared), "{line}");
+            }
+        }
+    }
+    assert!(joined >= 20, "the fixtures have positives ({joined})");
+}

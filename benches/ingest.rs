@@ -216,9 +216,10 @@ fn main() {
         .collect();
     println!("µs/entry by decile          {}", deciles.join(" "));
     println!("peak RSS                    {} MiB", peak_rss_kib() / 1024);
+    let (ids, bytes) = store.near_index_size();
     println!(
-        "near-duplicate index        {} story ids in memory",
-        store.near_index_len()
+        "near-duplicate index        {ids} story ids in memory, ~{} KiB",
+        bytes / 1024
     );
     println!(
         "store size on disk          {} MiB",

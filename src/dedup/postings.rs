@@ -48,12 +48,13 @@ impl Postings {
         let lists = self.days.entry(day).or_default();
         for word in words {
             let list = lists.entry(*word).or_default();
-            list.push(id);
-            self.ids += 1;
-            if list.len() > POSTINGS_CAP {
+            // Oldest out before the push: a full list never grows its buffer past the cap.
+            if list.len() >= POSTINGS_CAP {
                 list.remove(0);
-                self.ids -= 1;
+            } else {
+                self.ids += 1;
             }
+            list.push(id);
         }
     }
 
@@ -90,6 +91,18 @@ impl Postings {
             .map(Vec::len)
             .sum::<usize>();
         self.loaded = self.loaded.split_off(&day);
+    }
+
+    /// About how many bytes the lists take: each list's table slot (key, `Vec`, control byte)
+    /// and its buffer. For the benchmarks and `feedmerge stats`-like reports.
+    pub fn memory(&self) -> usize {
+        self.days
+            .values()
+            .map(|lists| {
+                lists.capacity() * (8 + std::mem::size_of::<Vec<StoryId>>() + 1)
+                    + lists.values().map(|l| l.capacity() * 8).sum::<usize>()
+            })
+            .sum()
     }
 
     /// Story ids held, over all lists (for `/metrics` and the benchmarks).

@@ -290,9 +290,11 @@ impl Store {
         Ok(near)
     }
 
-    /// Story ids the in-memory near-duplicate index holds (a list entry each).
-    pub fn near_index_len(&self) -> usize {
-        self.near().len()
+    /// Story ids the in-memory near-duplicate index holds (a list entry each), and about how
+    /// many bytes it takes.
+    pub fn near_index_size(&self) -> (usize, usize) {
+        let near = self.near();
+        (near.len(), near.memory())
     }
 
     /// The stories founded on `day`, each with its founding words, from their sketches.

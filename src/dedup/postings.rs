@@ -105,6 +105,30 @@ impl Postings {
             .sum()
     }
 
+    /// Forgets days `keep` says no to (a lookup that reaches one again loads it again).
+    pub fn retain_days(&mut self, mut keep: impl FnMut(i64) -> bool) {
+        let mut gone = 0;
+        self.days.retain(|day, lists| {
+            let kept = keep(*day);
+            if !kept {
+                gone += lists.values().map(Vec::len).sum::<usize>();
+            }
+            kept
+        });
+        self.ids -= gone;
+        self.loaded.retain(|day| keep(*day));
+    }
+
+    /// How many days are loaded.
+    pub fn days_loaded(&self) -> usize {
+        self.loaded.len()
+    }
+
+    /// The newest loaded days, at most `n`.
+    pub fn newest_days(&self, n: usize) -> impl Iterator<Item = i64> + '_ {
+        self.loaded.iter().rev().take(n).copied()
+    }
+
     /// Story ids held, over all lists (for `/metrics` and the benchmarks).
     pub fn len(&self) -> usize {
         self.ids
@@ -215,6 +239,23 @@ mod tests {
         assert_eq!(counts.len(), POSTINGS_CAP);
         assert!(!counts.contains_key(&StoryId(9)));
         assert!(counts.contains_key(&StoryId(10)));
+    }
+
+    #[test]
+    fn days_can_be_forgotten_and_their_ids_are_no_longer_counted() {
+        let mut p = Postings::default();
+        for day in 0..10 {
+            p.load(day, [(StoryId(day as u64), words(&["a", "b"]))]);
+        }
+        assert_eq!((p.days_loaded(), p.len()), (10, 20));
+        assert_eq!(p.newest_days(2).collect::<Vec<_>>(), vec![9, 8]);
+        p.retain_days(|d| d % 3 == 0);
+        assert_eq!((p.days_loaded(), p.len()), (4, 8));
+        assert!(p.has_day(6) && !p.has_day(7));
+        assert_eq!(
+            candidates(&p, &["a"], 0..=9),
+            vec![(0, 1), (3, 1), (6, 1), (9, 1)]
+        );
     }
 
     #[test]

@@ -394,3 +394,24 @@ fn the_near_duplicate_index_is_rebuilt_from_sketches_whenever_a_day_is_not_in_me
     assert_eq!(found(&store, &["rate"], day - 2..=day + 2), vec![1, 2]);
     assert_eq!(found(&store, &["rais", "hold"], day..=day), vec![1, 2]);
 }
+
+#[test]
+fn lookups_across_many_old_days_keep_few_days_in_memory_and_still_find_every_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut txn = store.begin();
+    let mut days = Vec::new();
+    for n in 0..100u64 {
+        let (s, day) = founded(n + 1, n as i64 * 24, &["archive", "episode"]);
+        txn.insert_story(&s).unwrap();
+        days.push(day);
+    }
+    txn.commit().unwrap();
+    for (n, day) in days.iter().enumerate() {
+        assert_eq!(found(&store, &["episode"], *day..=*day), vec![n as u64 + 1]);
+        assert!(store.near().days_loaded() <= NEAR_DAYS_KEPT);
+    }
+    // The first days were forgotten on the way; asked again, they are read again.
+    assert!(!store.near().has_day(days[0]));
+    assert_eq!(found(&store, &["archive"], days[0]..=days[1]), vec![1, 2]);
+}

@@ -9,10 +9,16 @@
 //! of sketches the first time a lookup reaches that day. Memory is bounded by the days kept
 //! (the window, pruned hourly), not by the store.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::model::StoryId;
+
+/// Story ids the lists hold at most, over all days (~10-25 bytes each): beyond it, the days
+/// used least recently are forgotten. The window's days of a busy store fit (10,000 farm
+/// sources, one cold round: ~1.1M); it bounds what lookups of entries dated long ago (a
+/// podcast's back catalogue, a blog's archive on its first poll) can load between upkeeps.
+pub const MAX_IDS: usize = 2 << 20;
 
 /// Stories a list keeps per word and day, newest last: a word more common than that
 /// identifies nothing, and the cap bounds the work of a lookup.
@@ -21,23 +27,39 @@ pub const POSTINGS_CAP: usize = 64;
 type Lists = HashMap<u64, Vec<StoryId>, BuildHasherDefault<IdHasher>>;
 
 /// Posting lists of the days loaded so far.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Postings {
     days: BTreeMap<i64, Lists>,
-    /// Days whose lists hold every story founded on them (loaded, or added to since).
-    loaded: BTreeSet<i64>,
+    /// Days whose lists hold every story founded on them (loaded, or added to since), with
+    /// when a lookup last used them.
+    loaded: BTreeMap<i64, u64>,
     ids: usize,
+    uses: u64,
+    budget: usize,
+}
+
+impl Default for Postings {
+    fn default() -> Self {
+        Postings {
+            days: BTreeMap::new(),
+            loaded: BTreeMap::new(),
+            ids: 0,
+            uses: 0,
+            budget: MAX_IDS,
+        }
+    }
 }
 
 impl Postings {
     /// Whether `day`'s lists are complete; if not, the caller loads them ([`Postings::load`]).
     pub fn has_day(&self, day: i64) -> bool {
-        self.loaded.contains(&day)
+        self.loaded.contains_key(&day)
     }
 
     /// Marks `day` complete with the stories given (each with its founding words' hashes).
     pub fn load(&mut self, day: i64, stories: impl IntoIterator<Item = (StoryId, Vec<u64>)>) {
-        self.loaded.insert(day);
+        self.uses += 1;
+        self.loaded.insert(day, self.uses);
         for (id, words) in stories {
             self.add(id, &words, day);
         }
@@ -105,28 +127,38 @@ impl Postings {
             .sum()
     }
 
-    /// Forgets days `keep` says no to (a lookup that reaches one again loads it again).
-    pub fn retain_days(&mut self, mut keep: impl FnMut(i64) -> bool) {
-        let mut gone = 0;
-        self.days.retain(|day, lists| {
-            let kept = keep(*day);
-            if !kept {
-                gone += lists.values().map(Vec::len).sum::<usize>();
+    /// Marks `day` as just used by a lookup.
+    pub fn touch(&mut self, day: i64) {
+        self.uses += 1;
+        if let Some(used) = self.loaded.get_mut(&day) {
+            *used = self.uses;
+        }
+    }
+
+    /// Forgets the least recently used days until the lists hold no more than the budget
+    /// ([`MAX_IDS`]), never a day `keep` names. A lookup that reaches a forgotten day loads it
+    /// again.
+    pub fn shrink(&mut self, keep: impl Fn(i64) -> bool) {
+        while self.ids > self.budget {
+            let Some(day) = self
+                .loaded
+                .iter()
+                .filter(|(day, _)| !keep(**day))
+                .min_by_key(|(_, used)| **used)
+                .map(|(day, _)| *day)
+            else {
+                break;
+            };
+            self.loaded.remove(&day);
+            if let Some(lists) = self.days.remove(&day) {
+                self.ids -= lists.values().map(Vec::len).sum::<usize>();
             }
-            kept
-        });
-        self.ids -= gone;
-        self.loaded.retain(|day| keep(*day));
+        }
     }
 
-    /// How many days are loaded.
-    pub fn days_loaded(&self) -> usize {
-        self.loaded.len()
-    }
-
-    /// The newest loaded days, at most `n`.
-    pub fn newest_days(&self, n: usize) -> impl Iterator<Item = i64> + '_ {
-        self.loaded.iter().rev().take(n).copied()
+    /// Sets the budget in story ids (tests use a small one).
+    pub fn set_budget(&mut self, ids: usize) {
+        self.budget = ids;
     }
 
     /// Story ids held, over all lists (for `/metrics` and the benchmarks).
@@ -242,19 +274,22 @@ mod tests {
     }
 
     #[test]
-    fn days_can_be_forgotten_and_their_ids_are_no_longer_counted() {
+    fn over_budget_the_least_recently_used_days_are_forgotten_first() {
         let mut p = Postings::default();
+        p.set_budget(8);
         for day in 0..10 {
             p.load(day, [(StoryId(day as u64), words(&["a", "b"]))]);
         }
-        assert_eq!((p.days_loaded(), p.len()), (10, 20));
-        assert_eq!(p.newest_days(2).collect::<Vec<_>>(), vec![9, 8]);
-        p.retain_days(|d| d % 3 == 0);
-        assert_eq!((p.days_loaded(), p.len()), (4, 8));
-        assert!(p.has_day(6) && !p.has_day(7));
+        p.touch(0);
+        p.touch(1);
+        assert_eq!(p.len(), 20);
+        p.shrink(|d| d == 2);
+        assert_eq!(p.len(), 8);
+        let kept: Vec<i64> = (0..10).filter(|d| p.has_day(*d)).collect();
+        assert_eq!(kept, vec![0, 1, 2, 9], "used last, or kept");
         assert_eq!(
             candidates(&p, &["a"], 0..=9),
-            vec![(0, 1), (3, 1), (6, 1), (9, 1)]
+            vec![(0, 1), (1, 1), (2, 1), (9, 1)]
         );
     }
 

@@ -107,10 +107,6 @@ impl<'t> Removals<'t> {
     }
 }
 
-/// Days the in-memory near-duplicate index keeps loaded at most (between upkeeps): a 48 h
-/// window with the upkeep's slack needs about 9.
-const NEAR_DAYS_KEPT: usize = 32;
-
 /// How many of the newest stories publishing looks at, at most, to fill a feed.
 const SCAN_LIMIT: usize = 10_000;
 
@@ -280,26 +276,22 @@ impl Store {
         self.near.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The near-duplicate index, with every day of `days` loaded.
-    ///
-    /// The hourly upkeep drops days the window no longer reaches, but within an hour entries
-    /// dated long ago (a podcast's back catalogue, a blog's archive on its first poll) can
-    /// load many old days: beyond [`NEAR_DAYS_KEPT`] days, only the days asked for and the
-    /// newest few stay.
+    /// The near-duplicate index, with every day of `days` loaded. The hourly upkeep drops days
+    /// the window no longer reaches; between two, the index forgets the days used least
+    /// recently once it holds more than its budget ([`crate::dedup::postings::MAX_IDS`]).
     fn near_with_days(
         &self,
         days: std::ops::RangeInclusive<i64>,
     ) -> Result<MutexGuard<'_, Postings>, StoreError> {
         let mut near = self.near();
         for day in days.clone() {
-            if !near.has_day(day) {
+            if near.has_day(day) {
+                near.touch(day);
+            } else {
                 near.load(day, self.founded_on(day)?);
             }
         }
-        if near.days_loaded() > NEAR_DAYS_KEPT {
-            let newest: Vec<i64> = near.newest_days(NEAR_DAYS_KEPT / 2).collect();
-            near.retain_days(|d| days.contains(&d) || newest.contains(&d));
-        }
+        near.shrink(|d| days.contains(&d));
         Ok(near)
     }
 

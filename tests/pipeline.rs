@@ -8,8 +8,22 @@ use feedmerge::model::{Layer, Story};
 use feedmerge::poll::Outcome;
 use feedmerge::store::Store;
 
-use crate::feeds::{atom, json, rss};
+use crate::feeds::{atom, json, rss, Item};
 use crate::support::origin::{Origin, Reply};
+
+/// A story, and another outlet's reworded copy that the near layer joins to it.
+const VOLCANO: Item = (
+    "a1",
+    "Volcano erupts on remote island forcing thousands to flee",
+    "https://a.example/volcano",
+    "2025-11-26T08:00:00Z",
+);
+const VOLCANO_REWORDED: Item = (
+    "b1",
+    "Thousands flee as volcano erupts on remote island",
+    "https://b.example/eruption",
+    "2025-11-26T09:30:00Z",
+);
 
 const WITKOFF: &str =
     "Trump Defends Envoy Steve Witkoff After Leak Suggests Coaching Russian Official";
@@ -473,12 +487,7 @@ async fn a_reworded_headline_from_another_outlet_joins_and_a_guarded_one_does_no
         rss(
             "A",
             &[
-                (
-                    "a1",
-                    "Volcano erupts on remote island forcing thousands to flee",
-                    "https://a.example/volcano",
-                    "2025-11-26T08:00:00Z",
-                ),
+                VOLCANO,
                 (
                     "a2",
                     "Central bank raises interest rates to curb stubborn inflation",
@@ -494,12 +503,7 @@ async fn a_reworded_headline_from_another_outlet_joins_and_a_guarded_one_does_no
         atom(
             "B",
             &[
-                (
-                    "b1",
-                    "Thousands flee as volcano erupts on remote island",
-                    "https://b.example/eruption",
-                    "2025-11-26T09:30:00Z",
-                ),
+                VOLCANO_REWORDED,
                 (
                     "b2",
                     "Central bank holds interest rates to curb stubborn inflation",
@@ -540,13 +544,7 @@ async fn a_reworded_headline_from_another_outlet_joins_and_a_guarded_one_does_no
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reworded_copy_in_a_later_run_joins_the_story_stored_before() {
     let origin = Origin::start();
-    let first = (
-        "a1",
-        "Volcano erupts on remote island forcing thousands to flee",
-        "https://a.example/volcano",
-        "2025-11-26T08:00:00Z",
-    );
-    origin.feed("a.xml", rss("A", &[first]), "application/rss+xml");
+    origin.feed("a.xml", rss("A", &[VOLCANO]), "application/rss+xml");
     origin.feed("b.xml", rss("B", &[]), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
     let config = config(
@@ -561,12 +559,7 @@ async fn a_reworded_copy_in_a_later_run_joins_the_story_stored_before() {
         rss(
             "B",
             &[
-                (
-                    "b1",
-                    "Thousands flee as volcano erupts on remote island",
-                    "https://b.example/eruption",
-                    "2025-11-26T09:30:00Z",
-                ),
+                VOLCANO_REWORDED,
                 (
                     "b2",
                     "Volcano on remote island quiet again as thousands return",

@@ -199,6 +199,7 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
                     let failed = format!("ingest task failed: {e}");
                     replies.iter().map(|_| Err(failed.clone())).collect()
                 });
+        metrics.near_index_ids.set(store.near_index_ids() as i64);
         let mut changed = false;
         let mut answers = Vec::with_capacity(replies.len());
         for ((source_name, reply), result) in replies.into_iter().zip(results) {

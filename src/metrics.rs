@@ -30,6 +30,8 @@ pub struct Metrics {
     /// Stories stored and the store's size on disk, refreshed hourly.
     pub stored_stories: Gauge,
     pub store_bytes: Gauge,
+    /// Story ids in the in-memory near-duplicate index, after each stored group.
+    pub near_index_ids: Gauge,
 }
 
 impl Default for Metrics {
@@ -56,6 +58,12 @@ impl Default for Metrics {
         let joins = Family::<Labels, Counter>::default();
         let stored_stories = Gauge::default();
         let store_bytes = Gauge::default();
+        let near_index_ids = Gauge::default();
+        registry.register(
+            "dedup_index_story_ids",
+            "Story ids in the in-memory near-duplicate index (lists of the days lookups reached)",
+            near_index_ids.clone(),
+        );
         registry.register(
             "fetch_duration_seconds",
             "Time a fetch took",
@@ -88,6 +96,7 @@ impl Default for Metrics {
             joins,
             stored_stories,
             store_bytes,
+            near_index_ids,
             entries,
             filtered,
             polls,

@@ -163,6 +163,14 @@ filter = [
     );
     let (_, _, metrics) = get(&daemon.url("metrics"), &[]).unwrap();
     let metrics = String::from_utf8(metrics).unwrap();
+    // The two stories kept went through the near-duplicate layer: its in-memory index holds
+    // them under their content words.
+    let indexed: i64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("feedmerge_dedup_index_story_ids "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no index gauge in:\n{metrics}"));
+    assert!(indexed >= 6, "{indexed} ids for two stories");
     for rule in [
         "source A filter 1 (drop Title /TOMAHAWK/)",
         "source B filter 1 (drop Category /^sport$/)",

@@ -295,8 +295,13 @@ impl Store {
         Ok(near)
     }
 
-    /// Story ids the in-memory near-duplicate index holds (a list entry each), and about how
-    /// many bytes it takes.
+    /// Story ids the in-memory near-duplicate index holds (a list entry each).
+    pub fn near_index_ids(&self) -> usize {
+        self.near().len()
+    }
+
+    /// Story ids the in-memory near-duplicate index holds, and about how many bytes it takes
+    /// (walks every list).
     pub fn near_index_size(&self) -> (usize, usize) {
         let near = self.near();
         (near.len(), near.memory())

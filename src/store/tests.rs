@@ -389,8 +389,9 @@ fn the_near_duplicate_index_is_rebuilt_from_sketches_whenever_a_day_is_not_in_me
         // Pruned from memory; a lookup that reaches the day again reads it back.
         store.prune_postings(day + 1).unwrap();
         assert_eq!(found(&store, &["hold"], day..=day), vec![2]);
+        store.flush().unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     assert_eq!(found(&store, &["rate"], day - 2..=day + 2), vec![1, 2]);
     assert_eq!(found(&store, &["rais", "hold"], day..=day), vec![1, 2]);
 }

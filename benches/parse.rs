@@ -8,9 +8,8 @@
 //! * `+dedup`: that plus `distrust_shared_links` and `dedup::decide` for every entry against an
 //!   in-memory index (`dedup::Memory` for the exact layers, plus the store's own in-memory
 //!   `dedup::Postings` for the near layer; `Memory::candidates` scans every story and is meant
-//!   for tests), with
-//!   new stories and joined copies written back, as ingest does. No store, no fsync: the sled
-//!   writer is measured by `benches/ingest.rs` and by `feedmerge once`.
+//!   for tests), with new stories and joined copies written back, as ingest does. No store, no
+//!   fsync: the sled writer is measured by `benches/ingest.rs` and by `feedmerge once`.
 //!
 //! ```sh
 //! cargo bench --bench parse                    # first 500 farm feeds, 5 rounds

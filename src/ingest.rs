@@ -116,7 +116,7 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
     let mut heartbeat = tokio::time::interval(crate::systemd::HEARTBEAT);
     let mut publisher = Publisher::default();
     // The first upkeep (a prune included) runs before any batch is stored. Run from the loop,
-    // it raced the first batches: an entry older than the window could lose its postings
+    // it raced the first batches: an entry older than the window could lose its title keys
     // between two polls of one round, so whether other outlets' copies joined it depended on
     // timing.
     heartbeat.tick().await;

@@ -44,8 +44,8 @@ pub trait Index {
     /// What dedup needs to know of a stored story (not its text).
     fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, Self::Error>;
     /// Stories founded on `days` whose founding headline has any of `words`, with how many of
-    /// them, most first (ties: lowest id first). Bounded: a fixed number of point reads per word
-    /// and day. Only the first [`MAX_CANDIDATES`] are looked at, so an index may return no more.
+    /// them, most first (ties: lowest id first). Bounded: lists hold at most
+    /// [`postings::POSTINGS_CAP`] stories per word and day. Only the first [`MAX_CANDIDATES`] are looked at, so an index may return no more.
     fn candidates(
         &self,
         words: &[String],

@@ -7,7 +7,7 @@
 //! lists are derived data: each stored story's sketch has its founding words, and stories are
 //! clustered by founding day ([`crate::store`]), so a day's lists are rebuilt from one range
 //! of sketches the first time a lookup reaches that day. Memory is bounded by the days kept
-//! (the window, pruned hourly), not by the store.
+//! (the window, pruned hourly) and by [`MAX_IDS`], not by the store.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -116,7 +116,7 @@ impl Postings {
     }
 
     /// About how many bytes the lists take: each list's table slot (key, `Vec`, control byte)
-    /// and its buffer. For the benchmarks and `feedmerge stats`-like reports.
+    /// and its buffer. Walks every list: for the benchmarks, not the hot path.
     pub fn memory(&self) -> usize {
         self.days
             .values()

@@ -187,6 +187,8 @@ impl<'a> Txn<'a> {
     /// words, for the day it was published (`day` of `id`, see [`keys::story_id_day`]). Held
     /// in memory ([`crate::dedup::Postings`]); the story's sketch is what rebuilds it.
     pub fn index_words(&mut self, id: StoryId, words: &[String], day: i64) {
+        // The index is rebuilt from the sketches of `day`'s id range: the two must agree.
+        debug_assert_eq!(id.0 & !((1 << 44) - 1), keys::story_id_day(day));
         self.founded.push((id, postings::hashes(words), day));
     }
 

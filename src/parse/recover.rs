@@ -240,15 +240,21 @@ pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
             .map(|m| m.as_bytes())
     };
     let encoding = |d: &std::ops::Range<usize>| label(d).and_then(encoding_rs::Encoding::for_label);
+    // The encoding quick-xml switched to, when it could read the declaration's attributes: a
+    // malformed one (`<?xml v<?xml version=… encoding=…?>`, found by fuzzing) leaves it unknown
+    // here, and then every later declaration naming an encoding is disarmed.
+    let readable =
+        |d: &std::ops::Range<usize>| moved || WELL_FORMED_DECL.is_match(&body[d.clone()]);
     let document = own
         .as_ref()
-        .and_then(encoding)
-        .unwrap_or(encoding_rs::UTF_8);
+        .filter(|d| readable(d))
+        .map(|d| encoding(d).unwrap_or(encoding_rs::UTF_8));
     let late: Vec<_> = found
         .iter()
         .filter(|d| Some(*d) != own.as_ref())
         .filter(|d| {
-            body[(*d).clone()].windows(8).any(|w| w == b"encoding") && encoding(d) != Some(document)
+            body[(*d).clone()].windows(8).any(|w| w == b"encoding")
+                && (document.is_none() || encoding(d) != document)
         })
         .collect();
     if !moved && late.is_empty() {
@@ -289,6 +295,12 @@ pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
 
 /// An encoding label short enough for the rewritten declaration to stay within quick-xml's
 /// first buffer (the longest label encoding_rs knows has 19 characters).
+/// An XML declaration whose attributes quick-xml reads: only `name="value"` pairs.
+static WELL_FORMED_DECL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u)\A<\?xml(?:\s+[A-Za-z]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*\s*\?>\z"#)
+        .expect("static regex")
+});
+
 static DECL_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u)\sencoding\s*=\s*["']([A-Za-z0-9._:-]{1,24})["']"#).expect("static regex")
 });

@@ -112,6 +112,32 @@ fn a_declaration_after_the_first_64_bytes_is_read_not_a_crash() {
     assert_eq!(p.feed.entries.len(), 1);
 }
 
+/// Found by the fuzz target (session 5): a first declaration quick-xml cannot read
+/// (`<?xml v<?xml …?>`) leaves it decoding UTF-8, so a later declaration naming the encoding
+/// the first one seemed to name still switched it, too late. Such later declarations are
+/// disarmed too.
+#[test]
+fn a_later_declaration_after_an_unreadable_first_one_is_not_a_crash() {
+    let decl = "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>";
+    let body = format!(
+        "<?xml v{decl}<rss version=\"2.0\"><channel><title>t</title>{}{decl}<item><title>x</title></item></channel></rss>",
+        " ".repeat(80)
+    )
+    .into_bytes();
+    let unguarded = std::panic::catch_unwind(|| {
+        let fixed = recover::declaration_first(&body).unwrap_or_else(|| body.clone());
+        let _ = parse_unguarded(&fixed, &base());
+    });
+    assert!(unguarded.is_ok(), "feed-rs must not panic");
+    // The same with a readable first declaration: the later one names its encoding, which
+    // switches nothing, and is left as it is.
+    let readable = format!(
+        "{decl}<rss version=\"2.0\"><channel><title>t</title>{}{decl}<item><title>x</title></item></channel></rss>",
+        " ".repeat(80)
+    );
+    assert_eq!(recover::declaration_first(readable.as_bytes()), None);
+}
+
 /// Found by the fuzz target: feed-rs 3.0 cuts one byte beside the email of an RSS contact and
 /// panicked inside a multi-byte character; the feed was lost as "the feed parser crashed".
 #[test]

@@ -1,7 +1,8 @@
 //! `feedmerge pairs`: judge headline pairs read from stdin with the daemon's own decision.
 //!
 //! Each pair becomes two entries from two sources, published at the same moment, made by the
-//! same [`normalize::headline`] and [`Signature::of`] the daemon uses; the second is decided
+//! same [`normalize::headline`] and [`Signature::of`] the daemon uses (a summary sanitized as
+//! the daemon sanitizes one); the second is decided
 //! by [`dedup::decide`] against an index holding the first. So what this prints is what the
 //! daemon would do with the two items.
 
@@ -46,7 +47,13 @@ pub fn run(
 }
 
 fn entry(key: &str, source: &str, title: &str, summary: Option<&str>) -> Entry {
-    let summary = summary.filter(|s| !s.trim().is_empty()).map(str::to_string);
+    // A summary is HTML, as an RSS description is: sanitized as the daemon sanitizes one
+    // before it is signed (no link in it is followed, so any base does).
+    let base = url::Url::parse("https://pairs.invalid/").ok();
+    let summary = summary
+        .zip(base)
+        .map(|(s, base)| normalize::text::sanitize_html(s, &base))
+        .filter(|s| !s.trim().is_empty());
     let (title, title_key) = normalize::headline(Some(title), summary.as_deref(), &[source]);
     Entry {
         key: EntryKey(key.into()),

@@ -4,8 +4,12 @@
 //! Hand-written data because no maintained crate carries headline vocabulary: which words are
 //! opposites on a scale (raise/hold/cut), which places a headline names, which headlines recur.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
+
+/// The lists are looked up several times per word of every entry. Their keys are fixed here and
+/// lookups never insert, so a fast non-keyed hash (rustc's) is safe: no input can flood them.
+type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
+type HashSet<K> = rustc_hash::FxHashSet<K>;
 
 fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
     text.lines()
@@ -14,7 +18,7 @@ fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
 }
 
 /// Words that carry no story.
-pub static STOPWORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+pub static STOPWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     lines(include_str!("lexicon/stopwords.txt"))
         .flat_map(str::split_whitespace)
         .collect()
@@ -23,7 +27,7 @@ pub static STOPWORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLo
 /// A file of "canonical alias alias ..." lines as alias → canonical (the canonical word maps
 /// to itself; the first line to name a word wins).
 fn canonical_map(text: &'static str) -> HashMap<&'static str, &'static str> {
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     for line in lines(text) {
         let mut words = line.split_whitespace();
         if let Some(canonical) = words.next() {
@@ -42,7 +46,7 @@ pub static SYNONYMS: LazyLock<HashMap<&'static str, &'static str>> =
 
 /// Action word → the index of its action (a line of `actions.txt`).
 pub static ACTIONS: LazyLock<HashMap<&'static str, u8>> = LazyLock::new(|| {
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     for (i, line) in lines(include_str!("lexicon/actions.txt")).enumerate() {
         let words = line.split_once(':').map_or(line, |(_, w)| w);
         for w in words.split_whitespace() {
@@ -67,17 +71,16 @@ pub static PLACES: LazyLock<HashMap<&'static str, &'static str>> =
 /// Every hyphen-bounded start of a multi-word place ("new" and "new-york" for
 /// "new-york-city"): a token that is not one cannot begin a place, so tokenizing skips joining
 /// it with the next words to look them up.
-pub static PLACE_PREFIXES: LazyLock<std::collections::HashSet<&'static str>> =
-    LazyLock::new(|| {
-        PLACES
-            .keys()
-            .flat_map(|key| key.match_indices('-').map(|(i, _)| &key[..i]))
-            .collect()
-    });
+pub static PLACE_PREFIXES: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    PLACES
+        .keys()
+        .flat_map(|key| key.match_indices('-').map(|(i, _)| &key[..i]))
+        .collect()
+});
 
 /// Word → (scale, class) on a polarity scale.
 pub static POLARITY: LazyLock<HashMap<&'static str, (u8, u8)>> = LazyLock::new(|| {
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     for (scale, line) in lines(include_str!("lexicon/polarity.txt")).enumerate() {
         for (class, group) in line.split(" | ").enumerate() {
             let words = group.split_once(':').map_or(group, |(_, w)| w);
@@ -158,14 +161,14 @@ pub fn date_word(word: &str) -> bool {
 }
 
 /// Words that negate a statement.
-pub static NEGATIONS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+pub static NEGATIONS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     lines(include_str!("lexicon/negation.txt"))
         .flat_map(str::split_whitespace)
         .collect()
 });
 
 /// Headlines that recur for different stories (already folded).
-pub static GENERIC: LazyLock<std::collections::HashSet<&'static str>> =
+pub static GENERIC: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| lines(include_str!("lexicon/generic.txt")).collect());
 
 /// Small number words → digits, so "eleven killed" and "11 killed" agree.

@@ -116,9 +116,8 @@ pub async fn run(ctx: Context, mut batches: mpsc::Receiver<Batch>) -> Result<(),
     let mut heartbeat = tokio::time::interval(crate::systemd::HEARTBEAT);
     let mut publisher = Publisher::default();
     // The first upkeep (a prune included) runs before any batch is stored. Run from the loop,
-    // it raced the first batches: an entry older than the window could lose its title keys
-    // between two polls of one round, so whether other outlets' copies joined it depended on
-    // timing.
+    // it raced the first batches (when headline keys were still pruned with the window, an
+    // entry older than the window could lose them between two polls of one round).
     heartbeat.tick().await;
     let startup = live.borrow().clone();
     let up = Upkeep {
@@ -375,8 +374,9 @@ impl Publisher {
     }
 }
 
-/// Hourly upkeep: near-duplicate and title index days the window no longer reaches, and
-/// stories past `[store] max_age` / `max_stories`. Returns how many stories went.
+/// Hourly upkeep: near-duplicate index days the window no longer reaches (from memory),
+/// stories past `[store] max_age` / `max_stories`, and headline keys older than every story
+/// left. Returns how many stories went.
 pub fn maintain(
     store: &Store,
     settings: &Settings,
@@ -386,6 +386,7 @@ pub fn maintain(
     let keep_from = dedup::day(now) - settings.dedup.window.num_days() - 2;
     store.prune_postings(keep_from)?;
     let removed = store.prune_stories(&settings.retention, now)?;
+    store.prune_titles()?;
     if removed > 0 {
         store.flush()?;
     }

@@ -597,6 +597,42 @@ async fn a_reworded_copy_in_a_later_run_joins_the_story_stored_before() {
     assert_eq!(story_with(&stories, "quiet again").copies.len(), 1);
 }
 
+/// The same for a headline repeated word for word: it joins by the title layer, as it would
+/// have in the first run. Headline keys used to be pruned with the window from now, so a
+/// later run's upkeep took those of a story dated last year and the copy joined by
+/// similarity instead (or, had the guards refused it, not at all).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_headline_in_a_later_run_joins_by_the_title_layer() {
+    let origin = Origin::start();
+    origin.feed("a.xml", rss("A", &[VOLCANO]), "application/rss+xml");
+    origin.feed("b.xml", rss("B", &[]), "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &[("A", origin.url("a.xml")), ("B", origin.url("b.xml"))],
+    );
+    once(&config).await;
+    let repeated = (
+        "b1",
+        VOLCANO.1,
+        "https://b.example/volcano-island",
+        "2025-11-26T10:00:00Z",
+    );
+    origin.feed("b.xml", rss("B", &[repeated]), "application/rss+xml");
+    once(&config).await;
+    let stories = stories(&config);
+    assert_eq!(stories.len(), 1, "{:?}", titles(&stories));
+    assert_eq!(
+        layers(&stories[0]),
+        vec![
+            ("A".to_string(), Layer::First),
+            ("B".to_string(), Layer::Title)
+        ],
+        "{:?}",
+        stories[0].copies
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_with_priority_leads_the_stories_it_carries() {
     let origin = Origin::start();

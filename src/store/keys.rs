@@ -8,7 +8,7 @@
 //! | `v`                              | layout version            |
 //! | `e` entry key                    | [`super::txn::EntryRecord`], compact |
 //! | `u` url key                      | story id (8 bytes BE)     |
-//! | `t` day (8 BE) + title key       | story id (8 bytes BE)     |
+//! | `t` day (8 BE) + title key       | story id (8 bytes BE); pruned with the oldest story's day |
 //! | `s` story id (8 bytes BE)        | [`crate::model::Story`]   |
 //! | `g` story id (8 bytes BE)        | [`crate::dedup::Sketch`]: what dedup reads of it, compact |
 //! | `o` published (8 BE) + story id  | empty: newest-first order |
@@ -102,6 +102,13 @@ pub fn order(published: DateTime<Utc>, id: StoryId) -> Vec<u8> {
     key.extend_from_slice(&t.to_be_bytes());
     key.extend_from_slice(&id.0.to_be_bytes());
     key
+}
+
+/// The time an order key was written for, to the second.
+pub fn time_in_order_key(key: &[u8]) -> Option<DateTime<Utc>> {
+    let bytes: [u8; 8] = key.get(1..9)?.try_into().ok()?;
+    let seconds = i64::try_from(u64::from_be_bytes(bytes) as i128 + i64::MIN as i128).ok()?;
+    DateTime::from_timestamp(seconds, 0)
 }
 
 pub fn story_in_order_key(key: &[u8]) -> Option<StoryId> {

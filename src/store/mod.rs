@@ -421,17 +421,36 @@ impl Store {
         }
     }
 
-    /// Drops the near-duplicate lists and title keys of days before `day` (lookups never
-    /// reach them), and the near-duplicate keys earlier versions stored. Returns how many
-    /// keys went. In bounded batches ([`Removals`]).
+    /// Drops the near-duplicate lists of days before `day` from memory (lookups never reach
+    /// them; a lookup that does reads them back from the sketches), and the near-duplicate
+    /// keys earlier versions stored. Returns how many keys went. In bounded batches
+    /// ([`Removals`]).
     pub fn prune_postings(&self, day: i64) -> Result<usize, StoreError> {
         self.near().prune_before(day);
         let mut removals = Removals::new(&self.tree);
-        let legacy = self.tree.scan_prefix(keys::POSTING_PREFIX);
-        let titles = self
-            .tree
-            .range(keys::TITLE_PREFIX.to_vec()..keys::title(day, ""));
-        for item in legacy.chain(titles) {
+        for item in self.tree.scan_prefix(keys::POSTING_PREFIX) {
+            removals.remove(item?.0);
+            removals.boundary()?;
+        }
+        removals.finish()
+    }
+
+    /// Drops the headline keys of days before the oldest stored story's: every story they
+    /// could lead to is gone, since a copy is never older than its story (a story's time is
+    /// its earliest copy's). Until then they stay, as entry and link keys stay with their
+    /// stories, so whether a repeated headline joins its story by the title layer does not
+    /// depend on when it is polled. Returns how many keys went.
+    pub fn prune_titles(&self) -> Result<usize, StoreError> {
+        let end = match self.tree.scan_prefix(keys::ORDER_PREFIX).next() {
+            Some(item) => match keys::time_in_order_key(&item?.0) {
+                Some(oldest) => keys::title(crate::dedup::day(oldest), ""),
+                None => return Ok(0),
+            },
+            // No story: no headline key leads anywhere.
+            None => keys::title(i64::MAX, ""),
+        };
+        let mut removals = Removals::new(&self.tree);
+        for item in self.tree.range(keys::TITLE_PREFIX.to_vec()..end) {
             removals.remove(item?.0);
             removals.boundary()?;
         }

@@ -282,12 +282,27 @@ fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
             .insert(keys::title(day, "kept"), &[0u8; 8])
             .unwrap();
     }
-    // Title keys of days before 150 go; near-duplicate keys of earlier versions all go.
-    assert_eq!(store.prune_postings(150).unwrap(), 2 * old + 2);
+    // Near-duplicate keys of earlier versions all go; headline keys stay while a story
+    // is as old as them.
+    assert_eq!(store.prune_postings(150).unwrap(), old + 2);
     let left = |prefix: &[u8]| store.tree.scan_prefix(prefix).count();
     assert_eq!(left(keys::POSTING_PREFIX), 0);
-    assert_eq!(left(keys::TITLE_PREFIX), 2);
+    assert_eq!(left(keys::TITLE_PREFIX), old + 2);
     assert_eq!(store.prune_postings(150).unwrap(), 0);
+    let mut txn = store.begin();
+    let mut first = story(1, 0);
+    first.published = DateTime::from_timestamp(150 * 86_400 + 3_600, 0).unwrap();
+    txn.insert_story(&first).unwrap();
+    txn.commit().unwrap();
+    // Headline keys of days before the oldest story's go.
+    assert_eq!(store.prune_titles().unwrap(), old);
+    assert_eq!(left(keys::TITLE_PREFIX), 2);
+    assert_eq!(store.prune_titles().unwrap(), 0);
+    let mut txn = store.begin();
+    txn.remove_story(&first, StoryId(2));
+    txn.commit().unwrap();
+    // No story left: none leads anywhere.
+    assert_eq!(store.prune_titles().unwrap(), 2);
 
     // Stories go whole, several batches of keys here (4 keys a story): all of a pruned
     // story's keys go.

@@ -3,10 +3,11 @@
 //! names in order, polarity words, negation, and the kind of item (live blog, opinion, ...).
 
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use regex::Regex;
 use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::lexicon::{
@@ -58,29 +59,36 @@ pub struct Signature {
 
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
-/// How many words each thread remembers the stem of.
-const STEMS_KEPT: usize = 4096;
+/// How many words' stems are remembered, and the longest word remembered (in bytes): a feed
+/// of long made-up words must not make the cache large.
+const STEMS_KEPT: usize = 8192;
+const STEM_WORD_MAX: usize = 24;
+
+/// Stems made so far (see [`stem`]).
+static STEMS: LazyLock<Mutex<FxHashMap<Box<str>, Box<str>>>> = LazyLock::new(Mutex::default);
 
 /// The Snowball stem of a lower-case word. Stemming was a fifth of signing an entry, and the
-/// words of news repeat (a few thousand make most of any day's text), so each thread keeps the
-/// stems it made, forgetting them all when [`STEMS_KEPT`] is reached: a bound of a few hundred
-/// KB per thread with no bookkeeping per lookup.
+/// words of news repeat (a few thousand make most of any day's text), so stems once made are
+/// kept, all forgotten at once when [`STEMS_KEPT`] is reached: under a megabyte in all, with
+/// no bookkeeping per lookup. One map for every thread, not one each: pollers sign on as many
+/// blocking threads as run at once, and the lock is held for one lookup.
 fn stem(word: &str) -> String {
-    thread_local! {
-        static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Box<str>>> =
-            std::cell::RefCell::default();
+    // A panic elsewhere while the lock was held leaves a map that is still sound.
+    let stems = || STEMS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(stem) = stems().get(word) {
+        return stem.to_string();
     }
-    STEMS.with_borrow_mut(|stems| {
-        if let Some(stem) = stems.get(word) {
-            return stem.to_string();
-        }
-        let stem = STEMMER.stem(word).into_owned();
-        if stems.len() >= STEMS_KEPT {
-            stems.clear();
-        }
-        stems.insert(word.into(), stem.as_str().into());
-        stem
-    })
+    // Stemmed without the lock, so other threads' lookups do not wait for it.
+    let stem = STEMMER.stem(word).into_owned();
+    if word.len() > STEM_WORD_MAX {
+        return stem;
+    }
+    let mut kept = stems();
+    if kept.len() >= STEMS_KEPT {
+        kept.clear();
+    }
+    kept.insert(word.into(), stem.as_str().into());
+    stem
 }
 
 static KIND_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
@@ -341,6 +349,23 @@ fn names(raw: &str) -> (Vec<String>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_stems_are_the_stemmers_and_the_cache_stays_bounded() {
+        for word in ["raises", "rates", "flooding", "elections", "running"] {
+            let fresh = STEMMER.stem(word).into_owned();
+            assert_eq!(stem(word), fresh);
+            assert_eq!(stem(word), fresh, "from the cache");
+        }
+        let long = "pneumonoultramicroscopicsilicovolcanoconiosis";
+        assert_eq!(stem(long), STEMMER.stem(long));
+        for i in 0..STEMS_KEPT + 100 {
+            stem(&format!("word{i}s"));
+        }
+        let kept = STEMS.lock().unwrap_or_else(PoisonError::into_inner);
+        assert!(kept.len() <= STEMS_KEPT, "{}", kept.len());
+        assert!(!kept.contains_key(long));
+    }
 
     #[test]
     fn a_headline_is_reduced_to_what_matters() {

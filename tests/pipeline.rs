@@ -549,12 +549,9 @@ async fn a_reworded_headline_from_another_outlet_joins_and_a_guarded_one_does_no
         .all(|s| s.copies.len() == 1));
 }
 
-/// The near layer's index lives in memory and is rebuilt from the stored sketches: a reworded
-/// copy that arrives in a later run (a restart, another `once`) still finds its story, also
-/// one older than the window is from now (copies are compared by their own dates).
-#[tokio::test(flavor = "multi_thread")]
-async fn a_reworded_copy_in_a_later_run_joins_the_story_stored_before() {
-    let origin = Origin::start();
+/// A store holding one `once` run of source A carrying [`VOLCANO`] (source B carries nothing
+/// yet), for tests of what a later run makes of B's copies.
+async fn volcano_stored_by_a_first_run(origin: &Origin) -> (tempfile::TempDir, Config) {
     origin.feed("a.xml", rss("A", &[VOLCANO]), "application/rss+xml");
     origin.feed("b.xml", rss("B", &[]), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
@@ -571,6 +568,16 @@ async fn a_reworded_copy_in_a_later_run_joins_the_story_stored_before() {
         })
         .sum();
     assert_eq!(first_run, 1);
+    (dir, config)
+}
+
+/// The near layer's index lives in memory and is rebuilt from the stored sketches: a reworded
+/// copy that arrives in a later run (a restart, another `once`) still finds its story, also
+/// one older than the window is from now (copies are compared by their own dates).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reworded_copy_in_a_later_run_joins_the_story_stored_before() {
+    let origin = Origin::start();
+    let (_dir, config) = volcano_stored_by_a_first_run(&origin).await;
 
     origin.feed(
         "b.xml",
@@ -604,14 +611,7 @@ async fn a_reworded_copy_in_a_later_run_joins_the_story_stored_before() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_repeated_headline_in_a_later_run_joins_by_the_title_layer() {
     let origin = Origin::start();
-    origin.feed("a.xml", rss("A", &[VOLCANO]), "application/rss+xml");
-    origin.feed("b.xml", rss("B", &[]), "application/rss+xml");
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(
-        dir.path(),
-        &[("A", origin.url("a.xml")), ("B", origin.url("b.xml"))],
-    );
-    once(&config).await;
+    let (_dir, config) = volcano_stored_by_a_first_run(&origin).await;
     let repeated = (
         "b1",
         VOLCANO.1,

@@ -2,9 +2,8 @@
 //!
 //! Each pair becomes two entries from two sources, published at the same moment, made by the
 //! same [`normalize::headline`] and [`Signature::of`] the daemon uses (a summary sanitized as
-//! the daemon sanitizes one); the second is decided
-//! by [`dedup::decide`] against an index holding the first. So what this prints is what the
-//! daemon would do with the two items.
+//! the daemon sanitizes one); the second is decided by [`dedup::decide`] against an index
+//! holding the first. So what this prints is what the daemon would do with the two items.
 
 use std::io::{BufRead, Write};
 

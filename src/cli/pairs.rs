@@ -149,4 +149,22 @@ mod tests {
         );
         assert!(out.contains("opposite meanings"), "{out}");
     }
+
+    #[test]
+    fn a_summary_is_signed_as_the_daemon_signs_it_sanitized() {
+        let summary = r#"<p onclick="x()">Lava reaches the coast</p><script>var spoiler = "ignored words here";</script>"#;
+        let e = entry("a", "a", "Volcano erupts on remote island", Some(summary));
+        assert_eq!(
+            e.summary.as_deref(),
+            Some("<p>Lava reaches the coast</p>"),
+            "{:?}",
+            e.summary
+        );
+        assert!(
+            !e.signature.summary_words.iter().any(|w| w == "spoiler"),
+            "{:?}",
+            e.signature.summary_words
+        );
+        assert!(e.signature.summary_words.iter().any(|w| w == "lava"));
+    }
 }

@@ -408,9 +408,22 @@ pub async fn once(config: Config) -> Result<Vec<OnceReport>, Failure> {
         }
     }
     progress.finish_and_clear();
-    match ingest_task.await {
+    let stored = match ingest_task.await {
         Ok(Ok(())) => Ok(reports),
         Ok(Err(e)) => Err(Failure::Store(format!("could not flush the store: {e}"))),
         Err(e) => Err(Failure::Other(anyhow::anyhow!("ingest task failed: {e}"))),
+    };
+    // Return with the store closed, so the caller can open it again at once.
+    drop(store);
+    let path = config.store.path.clone();
+    let released = tokio::task::spawn_blocking(move || {
+        crate::store::wait_until_released(&path, std::time::Duration::from_secs(10))
+    })
+    .await;
+    if !matches!(released, Ok(true)) {
+        tracing::warn!(
+            "the store is still locked after `once`; it is released when this process exits"
+        );
     }
+    stored
 }

@@ -1,10 +1,10 @@
 //! The pipeline through the library: real loopback HTTP, real parsing, a real sled store.
 
 use std::path::Path;
+use std::time::Duration;
 
 use feedmerge::config::Config;
 use feedmerge::daemon::{self, OnceReport};
-use feedmerge::exit::Failure;
 use feedmerge::model::{Layer, Story};
 use feedmerge::poll::Outcome;
 use feedmerge::store::Store;
@@ -37,34 +37,26 @@ fn config(dir: &Path, sources: &[(&str, String)]) -> Config {
     Config::parse(&dir.join("feedmerge.toml"), &text).expect("valid test config")
 }
 
-/// Runs `once`. The store of a run that just returned can still be locked for a moment by
-/// sled's background flusher, so a locked store is tried again (bounded).
+/// Runs `once`, which returns with the store closed.
 async fn once(config: &Config) -> Vec<OnceReport> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match daemon::once(config.clone()).await {
-            Err(Failure::StoreLocked(_)) if std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await
-            }
-            done => return done.expect("once completes"),
-        }
-    }
+    daemon::once(config.clone()).await.expect("once completes")
 }
 
-/// Opens the store `once` just closed. sled's background flusher holds the file lock a moment
-/// after the last handle is dropped, so wait (bounded) for it.
+/// Opens the store (closed by `once` and by [`stories`]).
 fn open_store(config: &Config) -> Store {
-    crate::support::wait_for(
-        "the store lock to be released",
-        std::time::Duration::from_secs(10),
-        || Store::open(&config.store.path).ok(),
-    )
+    Store::open(&config.store.path).expect("the store opens")
 }
 
+/// The stored stories, newest first; the store is closed again before this returns.
 fn stories(config: &Config) -> Vec<Story> {
-    open_store(config)
-        .newest_stories(1000)
-        .expect("stories readable")
+    let store = open_store(config);
+    let stories = store.newest_stories(1000).expect("stories readable");
+    drop(store);
+    assert!(
+        feedmerge::store::wait_until_released(&config.store.path, Duration::from_secs(10)),
+        "the store stays locked"
+    );
+    stories
 }
 
 fn story_with<'a>(stories: &'a [Story], title_part: &str) -> &'a Story {

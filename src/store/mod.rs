@@ -199,6 +199,32 @@ pub struct Store {
     near: Arc<Mutex<Postings>>,
 }
 
+/// Waits (at most `patience`) until nothing holds the lock of the store in directory `path`;
+/// whether it is free. sled lets go of it when its I/O threads drop their last handle, a
+/// moment after the process's own last [`Store`] is dropped, so a caller that opens the store
+/// again at once (a second `once` in one process, a test) would find it locked. Polls: sled
+/// has no way to say when it is done.
+pub fn wait_until_released(path: &Path, patience: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        // The lock sled takes, taken the way sled takes it (fs2: an exclusive `flock` on the
+        // data file; std's `File::try_lock` is newer than our MSRV).
+        let Ok(file) = std::fs::File::open(path.join("db")) else {
+            return true;
+        };
+        match fs2::FileExt::try_lock_exclusive(&file) {
+            Ok(()) => return true,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store in directory `path`, with the default cache.
     pub fn open(path: &Path) -> Result<Store, OpenError> {

@@ -239,16 +239,28 @@ fn a_version_1_store_opens_and_is_marked_version_2() {
 /// Opens the store at `path` again, waiting (bounded) for sled's flusher thread to let go of the
 /// lock a moment after the last handle dropped.
 fn reopen(path: &std::path::Path) -> Store {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match Store::open(path) {
-            Ok(store) => return store,
-            Err(OpenError::Locked(_)) if std::time::Instant::now() < deadline => {
-                std::thread::yield_now()
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
+    assert!(
+        wait_until_released(path, std::time::Duration::from_secs(10)),
+        "the store stays locked"
+    );
+    Store::open(path).unwrap()
+}
+
+#[test]
+fn a_closed_store_is_released_for_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // Held: the wait gives up, and says so.
+    assert!(!wait_until_released(
+        dir.path(),
+        std::time::Duration::from_millis(30)
+    ));
+    drop(store);
+    assert!(wait_until_released(
+        dir.path(),
+        std::time::Duration::from_secs(10)
+    ));
+    assert!(Store::open(dir.path()).is_ok());
 }
 
 #[test]

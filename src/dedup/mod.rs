@@ -45,7 +45,8 @@ pub trait Index {
     fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, Self::Error>;
     /// Stories founded on `days` whose founding headline has any of `words`, with how many of
     /// them, most first (ties: lowest id first). Bounded: lists hold at most
-    /// [`postings::POSTINGS_CAP`] stories per word and day. Only the first [`MAX_CANDIDATES`] are looked at, so an index may return no more.
+    /// [`postings::POSTINGS_CAP`] stories per word and day. Only the first [`MAX_CANDIDATES`]
+    /// are looked at, so an index may return no more.
     fn candidates(
         &self,
         words: &[String],

@@ -64,9 +64,12 @@ pub fn story(id: StoryId) -> Vec<u8> {
 /// Keys of the near-duplicate index of earlier versions, pruned whole.
 pub const POSTING_PREFIX: &[u8] = b"w";
 
+/// The bits of a story id below its founding day: the hash of its leading entry.
+pub const STORY_ID_LOW: u64 = (1 << 44) - 1;
+
 /// The high bits of a story id founded on `day` (days since 1970, wrapping after 2,870 years).
 pub fn story_id_day(day: i64) -> u64 {
-    (day.rem_euclid(1 << 20) as u64) << 44
+    (day.rem_euclid(1 << 20) as u64) << STORY_ID_LOW.count_ones()
 }
 
 /// First and last sketch key of stories founded on `day`.
@@ -74,7 +77,7 @@ pub fn sketches_of_day(day: i64) -> (Vec<u8>, Vec<u8>) {
     let first = story_id_day(day);
     (
         sketch(StoryId(first)),
-        sketch(StoryId(first | ((1 << 44) - 1))),
+        sketch(StoryId(first | STORY_ID_LOW)),
     )
 }
 

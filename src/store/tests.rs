@@ -365,7 +365,7 @@ fn found(store: &Store, words: &[&str], days: std::ops::RangeInclusive<i64>) -> 
         .candidates(&words, days)
         .unwrap()
         .into_iter()
-        .map(|(id, _)| id.0 & ((1 << 44) - 1))
+        .map(|(id, _)| id.0 & keys::STORY_ID_LOW)
         .collect();
     ids.sort();
     ids

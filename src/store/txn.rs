@@ -80,7 +80,7 @@ impl<'a> Txn<'a> {
         let mut hasher = SipHasher13::new_with_keys(0x7374_6f72_7969_6421, 0x6665_6564_6d65_7267);
         hasher.write(leader.0.as_bytes());
         let day = keys::story_id_day(crate::dedup::day(published));
-        let mut id = StoryId(day | (hasher.finish() & ((1 << 44) - 1)));
+        let mut id = StoryId(day | (hasher.finish() & keys::STORY_ID_LOW));
         while self.get(&keys::story(id))?.is_some() {
             id = StoryId(id.0.wrapping_add(1));
         }
@@ -188,7 +188,7 @@ impl<'a> Txn<'a> {
     /// in memory ([`crate::dedup::Postings`]); the story's sketch is what rebuilds it.
     pub fn index_words(&mut self, id: StoryId, words: &[String], day: i64) {
         // The index is rebuilt from the sketches of `day`'s id range: the two must agree.
-        debug_assert_eq!(id.0 & !((1 << 44) - 1), keys::story_id_day(day));
+        debug_assert_eq!(id.0 & !keys::STORY_ID_LOW, keys::story_id_day(day));
         self.founded.push((id, postings::hashes(words), day));
     }
 

@@ -103,8 +103,9 @@ fn main() {
         })
         .collect();
     // One entry every 13 simulated seconds (about 6,600 a day): 200,000 entries span a month,
-    // so the near-duplicate window (the five days a 48 h window reaches) fills within the first decile and
-    // the rest of the run shows the cost as the store alone grows.
+    // so the near-duplicate window (the five days a 48 h window reaches, ~33,000 entries)
+    // fills in the second decile, and the rest of the run shows the cost as the store alone
+    // grows.
     let start = Utc
         .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
         .single()

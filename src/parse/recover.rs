@@ -293,14 +293,14 @@ pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// An encoding label short enough for the rewritten declaration to stay within quick-xml's
-/// first buffer (the longest label encoding_rs knows has 19 characters).
 /// An XML declaration whose attributes quick-xml reads: only `name="value"` pairs.
 static WELL_FORMED_DECL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u)\A<\?xml(?:\s+[A-Za-z]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*\s*\?>\z"#)
         .expect("static regex")
 });
 
+/// An encoding label short enough for the rewritten declaration to stay within quick-xml's
+/// first buffer (the longest label encoding_rs knows has 19 characters).
 static DECL_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u)\sencoding\s*=\s*["']([A-Za-z0-9._:-]{1,24})["']"#).expect("static regex")
 });

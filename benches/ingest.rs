@@ -6,9 +6,12 @@
 //! fixed amount of work per entry however large the store grows), peak memory, and feed-rs's
 //! bare parse of the same bytes as the reference measured in the same run.
 //!
-//! The cost is reported twice: wall time, and the CPU time of the whole process (every
-//! thread, sled's included). The machines we measure on are shared: another job taking the
-//! cores makes a tenth of the run look slow in wall time, not in CPU time.
+//! The machines we measure on are shared: a neighbour busy for a minute makes that tenth of
+//! the run look slow, in wall time and in CPU time alike (they share caches and cores), and
+//! one run's last/first ratio then says more about the neighbours than about the store. So
+//! every fourth batch the bench also times a fixed reference job (feed-rs parsing the same
+//! feed document, memory-bound work like ours), and reports each tenth's cost *relative to
+//! the reference measured in that tenth*: a slow neighbour slows both.
 //!
 //! Before the measured entries the bench ingests a warm-up (`WARMUP` entries, by default the
 //! five simulated days a 48 h window's lookups reach): without it the first tenth runs against
@@ -30,6 +33,8 @@ use feedmerge::store::{PollState, Store};
 
 const BATCH: usize = 50;
 const SOURCES: usize = 200;
+/// How many times the reference job parses its document (about a tenth of a batch's time).
+const REFERENCE_PARSES: usize = 8;
 
 /// A deterministic generator (xorshift): the same run every time.
 struct Rng(u64);
@@ -197,6 +202,7 @@ fn main() {
     let mut times = Vec::with_capacity(batches.len());
     let mut stories = 0;
     let mut joined = 0;
+    let reference_xml = &batches[warm_batches.min(batches.len() - 1)].2;
     let mut run = Instant::now();
     let mut cpu_at_start = cpu_seconds();
     for (i, (source, first, xml)) in batches.iter().enumerate() {
@@ -233,25 +239,44 @@ fn main() {
         stories += done.new_stories;
         joined += done.joined;
         if i >= warm_batches {
-            times.push((n, t.elapsed().as_secs_f64(), cpu_seconds() - cpu));
+            let wall = t.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - cpu;
+            // The reference job, outside the batch's own time.
+            let reference = if i % 4 == 0 {
+                let r = Instant::now();
+                for _ in 0..REFERENCE_PARSES {
+                    let feed = feed_rs::parser::parse(reference_xml.as_bytes()).expect("parse");
+                    std::hint::black_box(feed);
+                }
+                r.elapsed().as_secs_f64()
+            } else {
+                0.0
+            };
+            times.push((n, wall, cpu, reference));
         }
     }
     let elapsed = run.elapsed();
     let cpu_total = cpu_seconds() - cpu_at_start;
     let tenth = times.len() / 10;
-    // µs per entry over a slice of batches: wall time, and CPU time.
-    let per_entry = |slice: &[(usize, f64, f64)]| {
-        let n = slice.iter().map(|(n, _, _)| n).sum::<usize>() as f64 / 1e6;
-        let wall: f64 = slice.iter().map(|(_, w, _)| w).sum();
-        let cpu: f64 = slice.iter().map(|(_, _, c)| c).sum();
-        (wall / n, cpu / n)
+    // Per entry over a slice of batches: wall µs, CPU µs, and wall time relative to the
+    // reference job timed in the same slice.
+    let per_entry = |slice: &[(usize, f64, f64, f64)]| {
+        let n = slice.iter().map(|(n, _, _, _)| n).sum::<usize>() as f64 / 1e6;
+        let wall: f64 = slice.iter().map(|(_, w, _, _)| w).sum();
+        let cpu: f64 = slice.iter().map(|(_, _, c, _)| c).sum();
+        let reference: f64 = slice.iter().map(|(_, _, _, r)| r).sum();
+        (
+            wall / n,
+            cpu / n,
+            wall / n / reference.max(f64::MIN_POSITIVE),
+        )
     };
-    let (first, first_cpu) = per_entry(&times[..tenth]);
-    let (last, last_cpu) = per_entry(&times[times.len() - tenth..]);
-    let deciles: Vec<(f64, f64)> = (0..10)
+    let first = per_entry(&times[..tenth]);
+    let last = per_entry(&times[times.len() - tenth..]);
+    let deciles: Vec<(f64, f64, f64)> = (0..10)
         .map(|i| per_entry(&times[i * tenth..(i + 1) * tenth]))
         .collect();
-    let show = |pick: fn(&(f64, f64)) -> f64| {
+    let show = |pick: fn(&(f64, f64, f64)) -> f64| {
         deciles
             .iter()
             .map(|d| format!("{:.0}", pick(d)))
@@ -273,13 +298,26 @@ fn main() {
         "feedmerge vs parse alone    {:.2}x the time",
         elapsed.as_secs_f64() / parse_only.as_secs_f64()
     );
-    println!("first 10% µs/entry          {first:.1} wall, {first_cpu:.1} CPU");
-    println!("last 10% µs/entry           {last:.1} wall, {last_cpu:.1} CPU");
     println!(
-        "last/first cost ratio       {:.2} wall, {:.2} CPU",
-        last / first,
-        last_cpu / first_cpu
+        "first 10% µs/entry          {:.1} wall, {:.1} CPU",
+        first.0, first.1
     );
+    println!(
+        "last 10% µs/entry           {:.1} wall, {:.1} CPU",
+        last.0, last.1
+    );
+    println!(
+        "last/first cost ratio       {:.2} against the reference job, {:.2} wall, {:.2} CPU",
+        last.2 / first.2,
+        last.0 / first.0,
+        last.1 / first.1
+    );
+    let base = deciles[0].2;
+    let relative: Vec<String> = deciles
+        .iter()
+        .map(|d| format!("{:.2}", d.2 / base))
+        .collect();
+    println!("by decile, vs reference     {}", relative.join(" "));
     println!("µs/entry by decile, wall    {}", show(|d| d.0));
     println!("µs/entry by decile, CPU     {}", show(|d| d.1));
     println!("peak RSS                    {} MiB", peak_rss_kib() / 1024);

@@ -1,5 +1,6 @@
-//! The near-duplicate layer's candidate index: for each day, which stories founded that day
-//! have a content word in their founding headline. Held in memory by the ingest writer.
+//! The windowed layers' index, held in memory by the ingest writer: for each day, which
+//! stories founded that day have a content word in their founding headline (the near-duplicate
+//! layer's candidates), and which headlines were claimed that day (the title layer).
 //!
 //! Why memory and not sled: a lookup reads every word of the headline on every day the window
 //! reaches (~45 lists for a 48 h window), and a new story rewrites one list per word. As sled
@@ -8,6 +9,11 @@
 //! clustered by founding day ([`crate::store`]), so a day's lists are rebuilt from one range
 //! of sketches the first time a lookup reaches that day. Memory is bounded by the days kept
 //! (the window, pruned hourly) and by [`MAX_IDS`], not by the store.
+//!
+//! The title layer's keys are day-keyed in sled too, and a lookup read one per day the window
+//! reaches (five), nearly always to find nothing: a tenth of the ingest bench's time. A day's
+//! headlines are one key range, loaded with its lists; a hit here is only a hint (the
+//! headline's 64-bit hash), which the caller confirms with one read of the key.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -26,10 +32,25 @@ pub const POSTINGS_CAP: usize = 64;
 
 type Lists = HashMap<u64, Vec<StoryId>, BuildHasherDefault<IdHasher>>;
 
-/// Posting lists of the days loaded so far.
+/// What one day holds.
+#[derive(Debug, Default)]
+struct Day {
+    /// Word hash -> stories founded this day with that word in their founding headline.
+    words: Lists,
+    /// Title key hash -> the story the headline was first claimed for this day.
+    titles: HashMap<u64, StoryId, BuildHasherDefault<IdHasher>>,
+}
+
+impl Day {
+    fn ids(&self) -> usize {
+        self.words.values().map(Vec::len).sum::<usize>() + self.titles.len()
+    }
+}
+
+/// Posting lists and headlines of the days loaded so far.
 #[derive(Debug)]
 pub struct Postings {
-    days: BTreeMap<i64, Lists>,
+    days: BTreeMap<i64, Day>,
     /// Days whose lists hold every story founded on them (loaded, or added to since), with
     /// when a lookup last used them.
     loaded: BTreeMap<i64, u64>,
@@ -56,18 +77,50 @@ impl Postings {
         self.loaded.contains_key(&day)
     }
 
-    /// Marks `day` complete with the stories given (each with its founding words' hashes).
-    pub fn load(&mut self, day: i64, stories: impl IntoIterator<Item = (StoryId, Vec<u64>)>) {
+    /// Marks `day` complete with the stories given (each with its founding words' hashes) and
+    /// the headlines claimed on it (each title key's [`title_hash`], with its story).
+    pub fn load(
+        &mut self,
+        day: i64,
+        stories: impl IntoIterator<Item = (StoryId, Vec<u64>)>,
+        titles: impl IntoIterator<Item = (u64, StoryId)>,
+    ) {
         self.uses += 1;
         self.loaded.insert(day, self.uses);
         for (id, words) in stories {
             self.add(id, &words, day);
         }
+        for (title, id) in titles {
+            self.add_title(title, id, day);
+        }
+    }
+
+    /// Adds a headline claimed on `day`, unless one with its hash is there already (the first
+    /// claim keeps it, as in the store).
+    fn add_title(&mut self, title: u64, id: StoryId, day: i64) {
+        let titles = &mut self.days.entry(day).or_default().titles;
+        if let std::collections::hash_map::Entry::Vacant(slot) = titles.entry(title) {
+            slot.insert(id);
+            self.ids += 1;
+        }
+    }
+
+    /// Adds a claimed headline only if its day is loaded.
+    pub fn add_title_if_loaded(&mut self, title: u64, id: StoryId, day: i64) {
+        if self.has_day(day) {
+            self.add_title(title, id, day);
+        }
+    }
+
+    /// The story a headline with this hash was claimed for on `day`, if `day` is loaded and
+    /// has one; `None` for a day not loaded. A hint: two title keys may share a hash.
+    pub fn title(&self, title: u64, day: i64) -> Option<StoryId> {
+        self.days.get(&day)?.titles.get(&title).copied()
     }
 
     /// Adds a story founded on `day` under each of its founding words ([`hashes`]).
     pub fn add(&mut self, id: StoryId, words: &[u64], day: i64) {
-        let lists = self.days.entry(day).or_default();
+        let lists = &mut self.days.entry(day).or_default().words;
         for word in words {
             let list = lists.entry(*word).or_default();
             // Oldest out before the push: a full list never grows its buffer past the cap.
@@ -94,9 +147,9 @@ impl Postings {
         days: std::ops::RangeInclusive<i64>,
         counts: &mut HashMap<StoryId, usize, BuildHasherDefault<IdHasher>>,
     ) {
-        for (_, lists) in self.days.range(days) {
+        for (_, day) in self.days.range(days) {
             for word in words {
-                for id in lists.get(word).into_iter().flatten() {
+                for id in day.words.get(word).into_iter().flatten() {
                     *counts.entry(*id).or_insert(0) += 1;
                 }
             }
@@ -107,22 +160,20 @@ impl Postings {
     pub fn prune_before(&mut self, day: i64) {
         let kept = self.days.split_off(&day);
         let gone = std::mem::replace(&mut self.days, kept);
-        self.ids -= gone
-            .values()
-            .flat_map(|l| l.values())
-            .map(Vec::len)
-            .sum::<usize>();
+        self.ids -= gone.values().map(Day::ids).sum::<usize>();
         self.loaded = self.loaded.split_off(&day);
     }
 
     /// About how many bytes the lists take: each list's table slot (key, `Vec`, control byte)
-    /// and its buffer. Walks every list: for the benchmarks, not the hot path.
+    /// and its buffer, and each headline's slot. Walks every list: for the benchmarks, not the
+    /// hot path.
     pub fn memory(&self) -> usize {
         self.days
             .values()
-            .map(|lists| {
-                lists.capacity() * (8 + std::mem::size_of::<Vec<StoryId>>() + 1)
-                    + lists.values().map(|l| l.capacity() * 8).sum::<usize>()
+            .map(|day| {
+                day.words.capacity() * (8 + std::mem::size_of::<Vec<StoryId>>() + 1)
+                    + day.words.values().map(|l| l.capacity() * 8).sum::<usize>()
+                    + day.titles.capacity() * (8 + 8 + 1)
             })
             .sum()
     }
@@ -150,8 +201,8 @@ impl Postings {
                 break;
             };
             self.loaded.remove(&day);
-            if let Some(lists) = self.days.remove(&day) {
-                self.ids -= lists.values().map(Vec::len).sum::<usize>();
+            if let Some(gone) = self.days.remove(&day) {
+                self.ids -= gone.ids();
             }
         }
     }
@@ -183,6 +234,13 @@ pub fn hashes(words: &[String]) -> Vec<u64> {
             h.finish()
         })
         .collect()
+}
+
+/// The key a title key is held under: 8 bytes instead of the headline.
+pub fn title_hash(title_key: &str) -> u64 {
+    let mut h = siphasher::sip::SipHasher13::new_with_keys(0x7469_746c_6573, 0x6865_6164_6c69_6e65);
+    h.write(title_key.as_bytes());
+    h.finish()
 }
 
 /// The best [`super::MAX_CANDIDATES`] of `counts`: most shared words first, then lowest id.
@@ -278,7 +336,7 @@ mod tests {
         let mut p = Postings::default();
         p.set_budget(8);
         for day in 0..10 {
-            p.load(day, [(StoryId(day as u64), words(&["a", "b"]))]);
+            p.load(day, [(StoryId(day as u64), words(&["a", "b"]))], []);
         }
         p.touch(0);
         p.touch(1);
@@ -294,14 +352,37 @@ mod tests {
     }
 
     #[test]
+    fn a_headline_keeps_its_first_claim_and_counts_against_the_budget() {
+        let mut p = Postings::default();
+        p.load(5, [], [(title_hash("fed raises rates"), StoryId(1))]);
+        p.add_title_if_loaded(title_hash("fed raises rates"), StoryId(2), 5);
+        p.add_title_if_loaded(title_hash("fed holds rates"), StoryId(3), 5);
+        assert_eq!(p.title(title_hash("fed raises rates"), 5), Some(StoryId(1)));
+        assert_eq!(p.title(title_hash("fed holds rates"), 5), Some(StoryId(3)));
+        assert_eq!(p.title(title_hash("fed cuts rates"), 5), None);
+        assert_eq!(p.len(), 2);
+        p.set_budget(1);
+        p.shrink(|_| false);
+        assert!(p.is_empty() && !p.has_day(5));
+    }
+
+    #[test]
     fn only_loaded_days_take_new_stories() {
         let mut p = Postings::default();
         p.add_if_loaded(StoryId(1), &words(&["a"]), 3);
         assert!(p.is_empty());
-        p.load(3, [(StoryId(2), words(&["a"]))]);
+        p.load(
+            3,
+            [(StoryId(2), words(&["a"]))],
+            [(title_hash("t"), StoryId(2))],
+        );
         p.add_if_loaded(StoryId(1), &words(&["a"]), 3);
+        p.add_title_if_loaded(title_hash("u"), StoryId(1), 3);
+        p.add_title_if_loaded(title_hash("u"), StoryId(1), 4);
         assert!(p.has_day(3) && !p.has_day(4));
-        assert_eq!(p.len(), 2);
+        assert_eq!(p.len(), 4);
+        assert_eq!(p.title(title_hash("u"), 3), Some(StoryId(1)));
+        assert_eq!(p.title(title_hash("u"), 4), None);
         p.prune_before(4);
         assert!(!p.has_day(3) && p.is_empty());
     }

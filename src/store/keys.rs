@@ -57,6 +57,11 @@ pub fn title(day: i64, title_key: &str) -> Vec<u8> {
     key
 }
 
+/// The title key a [`title`] key was written for.
+pub fn title_in_key(key: &[u8]) -> Option<&str> {
+    key.get(9..).and_then(|t| std::str::from_utf8(t).ok())
+}
+
 pub fn story(id: StoryId) -> Vec<u8> {
     prefixed(b's', &id.0.to_be_bytes())
 }

@@ -314,7 +314,7 @@ impl Store {
             if near.has_day(day) {
                 near.touch(day);
             } else {
-                near.load(day, self.founded_on(day)?);
+                near.load(day, self.founded_on(day)?, self.titles_on(day)?);
             }
         }
         near.shrink(|d| days.contains(&d));
@@ -344,6 +344,24 @@ impl Store {
                 sketch.id,
                 crate::dedup::postings::hashes(&sketch.signature.words),
             ));
+        }
+        Ok(found)
+    }
+
+    /// The headlines claimed on `day`, each title key's hash with its story: one key range.
+    fn titles_on(&self, day: i64) -> Result<Vec<(u64, StoryId)>, StoreError> {
+        let (first, end) = (keys::title(day, ""), keys::title(day.saturating_add(1), ""));
+        let mut found = Vec::new();
+        for item in self.tree.range(first..end) {
+            let (key, value) = item?;
+            // A value that is not a story id is a damaged record, which no lookup could have
+            // used either.
+            let (Some(title), Some(id)) =
+                (keys::title_in_key(&key), keys::story_id_from_value(&value))
+            else {
+                continue;
+            };
+            found.push((crate::dedup::postings::title_hash(title), id));
         }
         Ok(found)
     }

@@ -96,6 +96,64 @@ fn a_merged_story_forwards_its_keys_to_the_survivor() {
 }
 
 #[test]
+fn headlines_are_found_through_the_in_memory_days_and_confirmed_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let mut txn = store.begin();
+        // Day 7 not loaded yet: the claim reads the store.
+        txn.claim_title("before", 7, StoryId(1)).unwrap();
+        txn.commit().unwrap();
+        let mut txn = store.begin();
+        // The lookup loads days 5..=9 (from the store: "before" is there) ...
+        assert_eq!(
+            txn.story_of_title("before", 5..=9).unwrap(),
+            Some(StoryId(1))
+        );
+        // ... so these claims go to the loaded day on commit, the first claim keeping it.
+        txn.claim_title("after", 7, StoryId(2)).unwrap();
+        txn.claim_title("after", 7, StoryId(3)).unwrap();
+        txn.claim_title("before", 7, StoryId(4)).unwrap();
+        txn.commit().unwrap();
+        let txn = store.begin();
+        assert_eq!(
+            txn.story_of_title("after", 5..=9).unwrap(),
+            Some(StoryId(2))
+        );
+        assert_eq!(
+            txn.story_of_title("before", 5..=9).unwrap(),
+            Some(StoryId(1))
+        );
+        assert_eq!(txn.story_of_title("other", 5..=9).unwrap(), None);
+        drop(txn);
+        // A key the index still holds but the store no longer has (headline keys older than
+        // every story are pruned) is not an answer: a hit is confirmed by the store.
+        let mut txn = store.begin();
+        let mut later = story(5, 0);
+        later.published = DateTime::from_timestamp(20 * 86_400, 0).unwrap();
+        txn.insert_story(&later).unwrap();
+        txn.commit().unwrap();
+        assert_eq!(store.prune_titles().unwrap(), 2);
+        assert_eq!(store.begin().story_of_title("after", 5..=9).unwrap(), None);
+        let mut txn = store.begin();
+        txn.claim_title("after", 7, StoryId(6)).unwrap();
+        assert_eq!(
+            txn.story_of_title("after", 5..=9).unwrap(),
+            Some(StoryId(6)),
+            "claimed again: the pruned key does not stand in the way"
+        );
+        txn.commit().unwrap();
+        store.flush().unwrap();
+    }
+    // A fresh process loads the day from the store.
+    let store = reopen(dir.path());
+    assert_eq!(
+        store.begin().story_of_title("after", 6..=7).unwrap(),
+        Some(StoryId(6))
+    );
+}
+
+#[test]
 fn story_ids_are_derived_from_the_leader_and_never_collide() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();

@@ -30,6 +30,9 @@ pub struct Txn<'a> {
     /// Stories founded in this batch, with their founding words' hashes and day: candidates
     /// for the entries after them, added to the store's index on commit.
     founded: Vec<(StoryId, Vec<u64>, i64)>,
+    /// Headlines claimed in this batch (title key hash, story, day), added to the index on
+    /// commit; until then the pending writes answer for them.
+    titled: Vec<(u64, StoryId, i64)>,
 }
 
 impl<'a> Txn<'a> {
@@ -38,6 +41,7 @@ impl<'a> Txn<'a> {
             store,
             pending: BTreeMap::new(),
             founded: Vec::new(),
+            titled: Vec::new(),
         }
     }
 
@@ -173,7 +177,44 @@ impl<'a> Txn<'a> {
         day: i64,
         id: StoryId,
     ) -> Result<(), StoreError> {
-        self.claim(keys::title(day, title_key), id)
+        let hash = postings::title_hash(title_key);
+        if self.title_on(title_key, hash, day)?.is_none() {
+            self.put(
+                keys::title(day, title_key),
+                keys::story_id_value(id).to_vec(),
+            );
+            self.titled.push((hash, id, day));
+        }
+        Ok(())
+    }
+
+    /// The story `title_key` (whose [`postings::title_hash`] is `hash`) was claimed for on
+    /// `day`, unresolved. This batch's writes first; then the in-memory index if it holds the
+    /// day, where a miss is certain and a hit is confirmed by reading the key (another
+    /// headline may share the hash); else the store.
+    fn title_on(
+        &self,
+        title_key: &str,
+        hash: u64,
+        day: i64,
+    ) -> Result<Option<StoryId>, StoreError> {
+        let key = keys::title(day, title_key);
+        if let Some(pending) = self.pending.get(&key) {
+            return Ok(pending.as_deref().and_then(keys::story_id_from_value));
+        }
+        let hint = {
+            let near = self.store.near();
+            if near.has_day(day) {
+                near.title(hash, day)
+            } else {
+                // Not loaded: the store answers (a claim for a day no lookup reached).
+                return self.story_id_at(&key);
+            }
+        };
+        match hint {
+            Some(_) => self.story_id_at(&key),
+            None => Ok(None),
+        }
     }
 
     fn claim(&mut self, key: Vec<u8>, id: StoryId) -> Result<(), StoreError> {
@@ -238,10 +279,13 @@ impl<'a> Txn<'a> {
             }
         }
         self.store.tree.apply_batch(batch)?;
-        if !self.founded.is_empty() {
+        if !self.founded.is_empty() || !self.titled.is_empty() {
             let mut near = self.store.near();
             for (id, words, day) in &self.founded {
                 near.add_if_loaded(*id, words, *day);
+            }
+            for (hash, id, day) in &self.titled {
+                near.add_title_if_loaded(*hash, *id, *day);
             }
         }
         Ok(())
@@ -266,9 +310,12 @@ impl Index for Txn<'_> {
         title_key: &str,
         days: std::ops::RangeInclusive<i64>,
     ) -> Result<Option<StoryId>, StoreError> {
+        // Loads the days the lookup reaches, as the near layer's lookup right after it would.
+        drop(self.store.near_with_days(days.clone())?);
+        let hash = postings::title_hash(title_key);
         for day in days {
-            if let Some(id) = self.resolved_at(&keys::title(day, title_key))? {
-                return Ok(Some(id));
+            if let Some(id) = self.title_on(title_key, hash, day)? {
+                return Ok(Some(self.resolve(id)?));
             }
         }
         Ok(None)

@@ -20,7 +20,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::model::StoryId;
 
-/// Story ids the lists hold at most, over all days (~10-25 bytes each): beyond it, the days
+/// Story ids the lists and headlines hold at most, over all days (~10-25 bytes each): beyond it, the days
 /// used least recently are forgotten. The window's days of a busy store fit (10,000 farm
 /// sources, one cold round: ~1.1M); it bounds what lookups of entries dated long ago (a
 /// podcast's back catalogue, a blog's archive on its first poll) can load between upkeeps.

@@ -36,7 +36,9 @@ use std::time::Instant;
 
 use chrono::Utc;
 use feedmerge::config::Source;
-use feedmerge::dedup::{self, postings, Decision, Index, Memory, Postings, Sketch};
+use feedmerge::dedup::{
+    self, postings, Brief, Candidate, Decision, Index, Memory, Postings, Sketch,
+};
 use feedmerge::model::{Copy, Entry, EntryKey, Story, StoryId};
 use feedmerge::normalize::normalize_feed;
 
@@ -75,12 +77,21 @@ impl Index for BenchIndex {
         &self,
         words: &[String],
         days: RangeInclusive<i64>,
-    ) -> Result<Vec<(StoryId, usize)>, Infallible> {
+    ) -> Result<Vec<Candidate>, Infallible> {
         // As the store's `Txn::candidates` does, minus its sled reads.
         let mut counts = HashMap::default();
-        self.postings
-            .count(&postings::hashes(words), days, &mut counts);
-        Ok(postings::best(counts))
+        let uncounted = self
+            .postings
+            .count(&postings::hashes(words), days.clone(), &mut counts);
+        Ok(postings::best(counts)
+            .into_iter()
+            .map(|(id, shared)| Candidate {
+                id,
+                shared,
+                uncounted,
+                brief: self.postings.brief(id, days.clone()),
+            })
+            .collect())
     }
 }
 
@@ -99,8 +110,12 @@ impl BenchIndex {
                 self.next_id += 1;
                 let id = StoryId(self.next_id);
                 let day = dedup::day(entry.published);
-                self.postings
-                    .add(id, &postings::hashes(&entry.signature.words), day);
+                self.postings.add(
+                    id,
+                    &postings::hashes(&entry.signature.words),
+                    Brief::of(&entry.signature),
+                    day,
+                );
                 let story = Story::founded_by(id, entry, entry.published);
                 self.memory
                     .insert(story, entry.url_key.as_deref(), entry.title_key.as_deref());

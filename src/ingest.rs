@@ -511,11 +511,7 @@ pub fn apply(
                 let story =
                     Story::founded_by(txn.new_story_id(&entry.key, entry.published)?, entry, now);
                 txn.insert_story(&story)?;
-                txn.index_words(
-                    story.id,
-                    &entry.signature.words,
-                    dedup::day(entry.published),
-                );
+                txn.index_story(story.id, &entry.signature, dedup::day(entry.published));
                 record(&mut txn, entry, &story, now)?;
                 done.new_stories += 1;
             }

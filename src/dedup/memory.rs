@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::ops::RangeInclusive;
 
-use super::{day, Index, Sketch};
+use super::{day, Brief, Candidate, Index, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
 /// Stories and their keys, in memory.
@@ -64,23 +64,25 @@ impl Index for Memory {
         &self,
         words: &[String],
         days: RangeInclusive<i64>,
-    ) -> Result<Vec<(StoryId, usize)>, Infallible> {
-        let mut found: Vec<(StoryId, usize)> = self
+    ) -> Result<Vec<Candidate>, Infallible> {
+        let mut found: Vec<Candidate> = self
             .stories
             .values()
             .filter(|s| days.contains(&day(s.published)))
-            .map(|s| {
-                let shared = s
+            .map(|s| Candidate {
+                id: s.id,
+                shared: s
                     .signature
                     .words
                     .iter()
                     .filter(|w| words.contains(w))
-                    .count();
-                (s.id, shared)
+                    .count(),
+                uncounted: 0,
+                brief: Some(Brief::of(&s.signature)),
             })
-            .filter(|(_, n)| *n > 0)
+            .filter(|c| c.shared > 0)
             .collect();
-        found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        found.sort_by(|a, b| b.shared.cmp(&a.shared).then(a.id.cmp(&b.id)));
         Ok(found)
     }
 }

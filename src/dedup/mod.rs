@@ -13,6 +13,7 @@
 //! Layers 3 and 4 only match within [`Settings::window`] of the story and only from a source
 //! that has no copy in it yet (a source that publishes two items says they differ).
 
+mod brief;
 mod lexicon;
 mod memory;
 pub mod postings;
@@ -25,6 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::model::{Entry, EntryKey, Layer, Story, StoryId};
 
+pub use brief::Brief;
 pub use memory::Memory;
 pub use postings::Postings;
 pub use signature::Signature;
@@ -51,7 +53,21 @@ pub trait Index {
         &self,
         words: &[String],
         days: RangeInclusive<i64>,
-    ) -> Result<Vec<(StoryId, usize)>, Self::Error>;
+    ) -> Result<Vec<Candidate>, Self::Error>;
+}
+
+/// A story the near layer may have to verify.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub id: StoryId,
+    /// How many of the entry's headline words its founding headline has, as counted.
+    pub shared: usize,
+    /// How many more it may have: a list at its cap may have dropped the story
+    /// ([`postings::POSTINGS_CAP`]).
+    pub uncounted: usize,
+    /// Its founding signature in brief, when the index has it: with it, a candidate that could
+    /// never be a duplicate is not read.
+    pub brief: Option<Brief>,
 }
 
 /// A stored story as dedup sees it: when it was first reported, by which sources, and its
@@ -187,11 +203,27 @@ fn near_match<I: Index>(
     let reach = window_days(settings);
     let today = day(entry.published);
     let found = index.candidates(&sig.words, today - reach..=today + reach)?;
-    for (id, shared) in found.into_iter().take(MAX_CANDIDATES) {
+    let mut query_brief = None;
+    for Candidate {
+        id,
+        shared,
+        uncounted,
+        brief,
+    } in found.into_iter().take(MAX_CANDIDATES)
+    {
         // Most shared words first: once one cannot pass, none after it can, and their
         // sketches are not read.
         if !settings.thresholds.may_join(sig, shared) {
             break;
+        }
+        if let Some(brief) = brief {
+            let query_brief = query_brief.get_or_insert_with(|| Brief::of(sig));
+            if !settings
+                .thresholds
+                .may_join_brief(sig, query_brief, shared + uncounted, &brief)
+            {
+                continue;
+            }
         }
         let Some(story) = index.sketch(id)? else {
             continue;

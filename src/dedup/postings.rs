@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::Brief;
 use crate::model::StoryId;
 
 /// Story ids the lists and headlines hold at most, over all days (~10-25 bytes each): beyond it, the days
@@ -39,6 +40,8 @@ struct Day {
     words: Lists,
     /// Title key hash -> the story the headline was first claimed for this day.
     titles: HashMap<u64, StoryId, BuildHasherDefault<IdHasher>>,
+    /// The founding signature, in brief, of each story in `words`.
+    briefs: HashMap<StoryId, Brief, BuildHasherDefault<IdHasher>>,
 }
 
 impl Day {
@@ -77,18 +80,19 @@ impl Postings {
         self.loaded.contains_key(&day)
     }
 
-    /// Marks `day` complete with the stories given (each with its founding words' hashes) and
-    /// the headlines claimed on it (each title key's [`title_hash`], with its story).
+    /// Marks `day` complete with the stories given (each with its founding words' hashes and
+    /// brief) and the headlines claimed on it (each title key's [`title_hash`], with its
+    /// story).
     pub fn load(
         &mut self,
         day: i64,
-        stories: impl IntoIterator<Item = (StoryId, Vec<u64>)>,
+        stories: impl IntoIterator<Item = (StoryId, Vec<u64>, Brief)>,
         titles: impl IntoIterator<Item = (u64, StoryId)>,
     ) {
         self.uses += 1;
         self.loaded.insert(day, self.uses);
-        for (id, words) in stories {
-            self.add(id, &words, day);
+        for (id, words, brief) in stories {
+            self.add(id, &words, brief, day);
         }
         for (title, id) in titles {
             self.add_title(title, id, day);
@@ -118,9 +122,18 @@ impl Postings {
         self.days.get(&day)?.titles.get(&title).copied()
     }
 
+    /// The brief of a story founded on one of `days`, if that day is loaded.
+    pub fn brief(&self, id: StoryId, days: std::ops::RangeInclusive<i64>) -> Option<Brief> {
+        self.days
+            .range(days)
+            .find_map(|(_, day)| day.briefs.get(&id).copied())
+    }
+
     /// Adds a story founded on `day` under each of its founding words ([`hashes`]).
-    pub fn add(&mut self, id: StoryId, words: &[u64], day: i64) {
-        let lists = &mut self.days.entry(day).or_default().words;
+    pub fn add(&mut self, id: StoryId, words: &[u64], brief: Brief, day: i64) {
+        let day = self.days.entry(day).or_default();
+        day.briefs.insert(id, brief);
+        let lists = &mut day.words;
         for word in words {
             let list = lists.entry(*word).or_default();
             // Oldest out before the push: a full list never grows its buffer past the cap.
@@ -134,26 +147,32 @@ impl Postings {
     }
 
     /// Adds a story only if its day is loaded: an unloaded day gets it when it is loaded.
-    pub fn add_if_loaded(&mut self, id: StoryId, words: &[u64], day: i64) {
+    pub fn add_if_loaded(&mut self, id: StoryId, words: &[u64], brief: Brief, day: i64) {
         if self.has_day(day) {
-            self.add(id, words, day);
+            self.add(id, words, brief, day);
         }
     }
 
     /// Counts, for every story in the lists of `words` on `days`, how many of them it has.
+    /// Returns how many of `words` have a list at [`POSTINGS_CAP`] on one of the days: a story
+    /// may have been dropped from those, so it may have up to that many more than counted.
     pub fn count(
         &self,
         words: &[u64],
         days: std::ops::RangeInclusive<i64>,
         counts: &mut HashMap<StoryId, usize, BuildHasherDefault<IdHasher>>,
-    ) {
+    ) -> usize {
+        let mut full = vec![false; words.len()];
         for (_, day) in self.days.range(days) {
-            for word in words {
-                for id in day.words.get(word).into_iter().flatten() {
+            for (i, word) in words.iter().enumerate() {
+                let list = day.words.get(word).map_or(&[][..], Vec::as_slice);
+                full[i] |= list.len() >= POSTINGS_CAP;
+                for id in list {
                     *counts.entry(*id).or_insert(0) += 1;
                 }
             }
         }
+        full.iter().filter(|f| **f).count()
     }
 
     /// Forgets days before `day`: lookups no longer reach them.
@@ -174,6 +193,7 @@ impl Postings {
                 day.words.capacity() * (8 + std::mem::size_of::<Vec<StoryId>>() + 1)
                     + day.words.values().map(|l| l.capacity() * 8).sum::<usize>()
                     + day.titles.capacity() * (8 + 8 + 1)
+                    + day.briefs.capacity() * (8 + std::mem::size_of::<Brief>() + 1)
             })
             .sum()
     }
@@ -287,6 +307,10 @@ mod tests {
         hashes(&w.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     }
 
+    fn brief() -> Brief {
+        Brief::of(&crate::dedup::Signature::default())
+    }
+
     fn candidates(
         p: &Postings,
         w: &[&str],
@@ -300,9 +324,9 @@ mod tests {
     #[test]
     fn lookups_count_shared_words_on_the_days_asked_only() {
         let mut p = Postings::default();
-        p.add(StoryId(1), &words(&["fed", "rate", "rais"]), 10);
-        p.add(StoryId(2), &words(&["fed", "rate"]), 11);
-        p.add(StoryId(3), &words(&["fed", "rate", "rais"]), 20);
+        p.add(StoryId(1), &words(&["fed", "rate", "rais"]), brief(), 10);
+        p.add(StoryId(2), &words(&["fed", "rate"]), brief(), 11);
+        p.add(StoryId(3), &words(&["fed", "rate", "rais"]), brief(), 20);
         assert_eq!(
             candidates(&p, &["fed", "rais"], 9..=12),
             vec![(1, 2), (2, 1)]
@@ -321,10 +345,20 @@ mod tests {
     fn a_list_keeps_the_newest_stories_up_to_the_cap() {
         let mut p = Postings::default();
         for id in 0..(POSTINGS_CAP as u64 + 10) {
-            p.add(StoryId(id), &words(&["common"]), 5);
+            p.add(StoryId(id), &words(&["common"]), brief(), 5);
         }
         assert_eq!(p.len(), POSTINGS_CAP);
+        p.add(StoryId(1_000), &words(&["rare"]), brief(), 5);
         let mut counts = HashMap::default();
+        assert_eq!(
+            p.count(&words(&["common", "rare"]), 5..=5, &mut counts),
+            1,
+            "a story may be missing from one full list"
+        );
+        assert_eq!(counts.len(), POSTINGS_CAP + 1);
+        counts.clear();
+        assert_eq!(p.count(&words(&["rare"]), 5..=5, &mut counts), 0);
+        counts.clear();
         p.count(&words(&["common"]), 5..=5, &mut counts);
         assert_eq!(counts.len(), POSTINGS_CAP);
         assert!(!counts.contains_key(&StoryId(9)));
@@ -336,7 +370,11 @@ mod tests {
         let mut p = Postings::default();
         p.set_budget(8);
         for day in 0..10 {
-            p.load(day, [(StoryId(day as u64), words(&["a", "b"]))], []);
+            p.load(
+                day,
+                [(StoryId(day as u64), words(&["a", "b"]), brief())],
+                [],
+            );
         }
         p.touch(0);
         p.touch(1);
@@ -369,14 +407,14 @@ mod tests {
     #[test]
     fn only_loaded_days_take_new_stories() {
         let mut p = Postings::default();
-        p.add_if_loaded(StoryId(1), &words(&["a"]), 3);
+        p.add_if_loaded(StoryId(1), &words(&["a"]), brief(), 3);
         assert!(p.is_empty());
         p.load(
             3,
-            [(StoryId(2), words(&["a"]))],
+            [(StoryId(2), words(&["a"]), brief())],
             [(title_hash("t"), StoryId(2))],
         );
-        p.add_if_loaded(StoryId(1), &words(&["a"]), 3);
+        p.add_if_loaded(StoryId(1), &words(&["a"]), brief(), 3);
         p.add_title_if_loaded(title_hash("u"), StoryId(1), 3);
         p.add_title_if_loaded(title_hash("u"), StoryId(1), 4);
         assert!(p.has_day(3) && !p.has_day(4));

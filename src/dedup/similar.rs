@@ -56,7 +56,7 @@ impl Thresholds {
 
 /// A summary needs this many content words to vouch for a merge: short ones ("Read more") are
 /// the same everywhere.
-const MIN_SUMMARY_WORDS: usize = 12;
+pub(super) const MIN_SUMMARY_WORDS: usize = 12;
 
 /// What two headlines are to each other.
 #[derive(Debug, Clone, PartialEq)]

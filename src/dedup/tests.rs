@@ -207,8 +207,9 @@ fn shared_links_with_different_titles_are_distrusted() {
     assert_eq!(batch[2].url_key.as_deref(), Some("a.example/own"));
 }
 
-/// `may_join` lets the near layer skip reading candidates that share too few words; it must
-/// never skip one that `compare` would join. Checked on every hand-written pair, both ways.
+/// `may_join` and `may_join_brief` let the near layer skip reading candidates; they must never
+/// skip one that `compare` would join. Checked on every hand-written pair, both ways (and on
+/// generated summaries in `brief.rs`).
 #[test]
 fn a_candidate_skipped_for_too_few_shared_words_could_never_have_joined() {
     let fixtures = include_str!("../../tests/fixtures/dedup-pairs.tsv");
@@ -229,6 +230,11 @@ fn a_candidate_skipped_for_too_few_shared_words_could_never_have_joined() {
             if let Verdict::Duplicate { .. } = compare(&query, &stored, &t) {
                 joined += 1;
                 assert!(t.may_join(&query, shared), "{line}");
+                let brief = Brief::of(&stored);
+                assert!(
+                    t.may_join_brief(&query, &Brief::of(&query), shared, &brief),
+                    "{line}"
+                );
             }
         }
     }

@@ -334,7 +334,10 @@ impl Store {
     }
 
     /// The stories founded on `day`, each with its founding words, from their sketches.
-    fn founded_on(&self, day: i64) -> Result<Vec<(StoryId, Vec<u64>)>, StoreError> {
+    fn founded_on(
+        &self,
+        day: i64,
+    ) -> Result<Vec<(StoryId, Vec<u64>, crate::dedup::Brief)>, StoreError> {
         let (first, last) = keys::sketches_of_day(day);
         let mut found = Vec::new();
         for item in self.tree.range(first..=last) {
@@ -343,6 +346,7 @@ impl Store {
             found.push((
                 sketch.id,
                 crate::dedup::postings::hashes(&sketch.signature.words),
+                crate::dedup::Brief::of(&sketch.signature),
             ));
         }
         Ok(found)

@@ -423,7 +423,7 @@ fn found(store: &Store, words: &[&str], days: std::ops::RangeInclusive<i64>) -> 
         .candidates(&words, days)
         .unwrap()
         .into_iter()
-        .map(|(id, _)| id.0 & keys::STORY_ID_LOW)
+        .map(|c| c.id.0 & keys::STORY_ID_LOW)
         .collect();
     ids.sort();
     ids
@@ -440,7 +440,7 @@ fn the_near_duplicate_index_is_rebuilt_from_sketches_whenever_a_day_is_not_in_me
         let store = Store::open(dir.path()).unwrap();
         let mut txn = store.begin();
         txn.insert_story(&a).unwrap();
-        txn.index_words(a.id, &a.signature.words, day);
+        txn.index_story(a.id, &a.signature, day);
         assert_eq!(
             found(&store, &["rate"], day..=day),
             Vec::<u64>::new(),
@@ -458,13 +458,13 @@ fn the_near_duplicate_index_is_rebuilt_from_sketches_whenever_a_day_is_not_in_me
 
         let mut dropped = store.begin();
         dropped.insert_story(&c).unwrap();
-        dropped.index_words(c.id, &c.signature.words, day);
+        dropped.index_story(c.id, &c.signature, day);
         drop(dropped);
         assert_eq!(found(&store, &["cut"], day..=day), Vec::<u64>::new());
 
         let mut txn = store.begin();
         txn.insert_story(&b).unwrap();
-        txn.index_words(b.id, &b.signature.words, day);
+        txn.index_story(b.id, &b.signature, day);
         txn.commit().unwrap();
         assert_eq!(found(&store, &["fed"], day - 2..=day + 2), vec![1, 2]);
         assert_eq!(

@@ -9,7 +9,7 @@ use siphasher::sip::SipHasher13;
 
 use super::{decode, encode, encode_compact, keys, DropRecord, PollState, Store, StoreError};
 use crate::dedup::postings::{self, IdHasher};
-use crate::dedup::{Index, Sketch};
+use crate::dedup::{Brief, Candidate, Index, Signature, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
 /// What we keep per entry: which story it belongs to.
@@ -27,9 +27,9 @@ pub struct EntryRecord {
 pub struct Txn<'a> {
     store: &'a Store,
     pending: BTreeMap<Vec<u8>, Option<sled::IVec>>,
-    /// Stories founded in this batch, with their founding words' hashes and day: candidates
-    /// for the entries after them, added to the store's index on commit.
-    founded: Vec<(StoryId, Vec<u64>, i64)>,
+    /// Stories founded in this batch, with their founding words' hashes, brief and day:
+    /// candidates for the entries after them, added to the store's index on commit.
+    founded: Vec<(StoryId, Vec<u64>, Brief, i64)>,
     /// Headlines claimed in this batch (title key hash, story, day), added to the index on
     /// commit; until then the pending writes answer for them.
     titled: Vec<(u64, StoryId, i64)>,
@@ -225,12 +225,18 @@ impl<'a> Txn<'a> {
     }
 
     /// Adds a new story to the near-duplicate index under each of its founding headline's
-    /// words, for the day it was published (`day` of `id`, see [`keys::story_id_day`]). Held
-    /// in memory ([`crate::dedup::Postings`]); the story's sketch is what rebuilds it.
-    pub fn index_words(&mut self, id: StoryId, words: &[String], day: i64) {
+    /// words (`signature`'s), for the day it was published (`day` of `id`, see
+    /// [`keys::story_id_day`]). Held in memory ([`crate::dedup::Postings`]); the story's
+    /// sketch is what rebuilds it.
+    pub fn index_story(&mut self, id: StoryId, signature: &Signature, day: i64) {
         // The index is rebuilt from the sketches of `day`'s id range: the two must agree.
         debug_assert_eq!(id.0 & !keys::STORY_ID_LOW, keys::story_id_day(day));
-        self.founded.push((id, postings::hashes(words), day));
+        self.founded.push((
+            id,
+            postings::hashes(&signature.words),
+            Brief::of(signature),
+            day,
+        ));
     }
 
     /// Remembers which rule dropped `entry` (once: an entry dropped on every poll by the same
@@ -281,8 +287,8 @@ impl<'a> Txn<'a> {
         self.store.tree.apply_batch(batch)?;
         if !self.founded.is_empty() || !self.titled.is_empty() {
             let mut near = self.store.near();
-            for (id, words, day) in &self.founded {
-                near.add_if_loaded(*id, words, *day);
+            for (id, words, brief, day) in &self.founded {
+                near.add_if_loaded(*id, words, *brief, *day);
             }
             for (hash, id, day) in &self.titled {
                 near.add_title_if_loaded(*hash, *id, *day);
@@ -333,24 +339,44 @@ impl Index for Txn<'_> {
         &self,
         words: &[String],
         days: std::ops::RangeInclusive<i64>,
-    ) -> Result<Vec<(StoryId, usize)>, StoreError> {
+    ) -> Result<Vec<Candidate>, StoreError> {
         let words = postings::hashes(words);
         let mut counts: HashMap<StoryId, usize, BuildHasherDefault<IdHasher>> = HashMap::default();
-        self.store
-            .near_with_days(days.clone())?
-            .count(&words, days.clone(), &mut counts);
-        for (id, founded, day) in &self.founded {
+        let near = self.store.near_with_days(days.clone())?;
+        let uncounted = near.count(&words, days.clone(), &mut counts);
+        for (id, founded, _, day) in &self.founded {
             let shared = founded.iter().filter(|w| words.contains(w)).count();
             if shared > 0 && days.contains(day) {
                 *counts.entry(*id).or_insert(0) += shared;
             }
         }
-        // Only the best few are verified (dedup looks at no more than these); resolving merges
-        // for those alone keeps this bounded.
-        let mut best = postings::best(counts);
-        for (id, _) in &mut best {
-            *id = self.resolve(*id)?;
-        }
-        Ok(best)
+        // Only the best few are verified (dedup looks at no more than these); briefs and
+        // merges for those alone keep this bounded.
+        let best: Vec<(StoryId, usize, Option<Brief>)> = postings::best(counts)
+            .into_iter()
+            .map(|(id, shared)| {
+                let brief = near.brief(id, days.clone()).or_else(|| {
+                    self.founded
+                        .iter()
+                        .find(|(f, ..)| *f == id)
+                        .map(|(_, _, brief, _)| *brief)
+                });
+                (id, shared, brief)
+            })
+            .collect();
+        drop(near);
+        best.into_iter()
+            .map(|(id, shared, brief)| {
+                let resolved = self.resolve(id)?;
+                Ok(Candidate {
+                    id: resolved,
+                    shared,
+                    uncounted,
+                    // A story merged into another is read as the survivor, whose founding
+                    // signature is not the one in brief.
+                    brief: brief.filter(|_| resolved == id),
+                })
+            })
+            .collect()
     }
 }

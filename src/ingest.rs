@@ -255,8 +255,8 @@ struct Upkeep<'a> {
 }
 
 impl Upkeep<'_> {
-    /// Proves the store healthy (for the watchdog) and, given settings, prunes what the window
-    /// and retention no longer keep. Returns how many stories a new snapshot carries when
+    /// Proves the store healthy (for the watchdog), forgets index days no lookup has used for
+    /// a minute, and, given settings, prunes what the window and retention no longer keep. Returns how many stories a new snapshot carries when
     /// pruning removed some and it published one.
     async fn run(
         &self,
@@ -269,6 +269,7 @@ impl Upkeep<'_> {
         let gauges = self.metrics.clone();
         let checked = tokio::task::spawn_blocking(move || {
             worker.health_check()?;
+            worker.forget_idle_index_days();
             match prune {
                 Some(settings) => {
                     let removed = maintain(&worker, &settings, now)?;

@@ -17,13 +17,10 @@ use std::hash::Hasher;
 use super::signature::Signature;
 use super::similar::{Thresholds, MIN_SUMMARY_WORDS};
 
-/// Buckets summary words are counted in.
+/// Buckets words are counted in.
 const BUCKETS: usize = 64;
 
-/// A count no bucket can be assumed not to exceed (4 bits saturate at 15).
-const SATURATED: u8 = 15;
-
-/// A stored story's founding signature, in 67 bytes.
+/// A stored story's founding signature, in 51 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Brief {
     /// Content words of the founding headline (saturating).
@@ -31,8 +28,10 @@ pub struct Brief {
     generic: bool,
     /// Content words of the founding summary (saturating).
     summary_words: u8,
-    headline: Buckets,
-    summary: Buckets,
+    /// 2 bits a bucket: a headline has a dozen words, rarely two in one bucket.
+    headline: Buckets<16>,
+    /// 4 bits a bucket: a summary has up to 120.
+    summary: Buckets<32>,
 }
 
 impl Brief {
@@ -47,31 +46,40 @@ impl Brief {
     }
 }
 
-/// How many words fall in each of [`BUCKETS`] buckets, two 4-bit counts a byte, saturating.
+/// How many words fall in each of [`BUCKETS`] buckets, in `BYTES * 8 / BUCKETS` bits each,
+/// saturating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Buckets([u8; BUCKETS / 2]);
+struct Buckets<const BYTES: usize>([u8; BYTES]);
 
-impl Buckets {
-    fn of(words: &[String]) -> Buckets {
-        let mut counts = [0u8; BUCKETS / 2];
+impl<const BYTES: usize> Buckets<BYTES> {
+    const BITS: usize = BYTES * 8 / BUCKETS;
+    /// A count no bucket can be assumed not to exceed.
+    const SATURATED: u8 = (1 << Self::BITS) - 1;
+
+    fn of(words: &[String]) -> Self {
+        let mut b = Buckets([0u8; BYTES]);
         for word in words {
             let i = bucket(word);
-            if nibble(&counts, i) < SATURATED {
-                counts[i / 2] += if i % 2 == 0 { 1 } else { 1 << 4 };
+            if b.count(i) < Self::SATURATED {
+                b.0[i * Self::BITS / 8] += 1 << (i * Self::BITS % 8);
             }
         }
-        Buckets(counts)
+        b
+    }
+
+    fn count(&self, i: usize) -> u8 {
+        (self.0[i * Self::BITS / 8] >> (i * Self::BITS % 8)) & Self::SATURATED
     }
 
     /// An upper bound on how many words the two word lists have in common: a word both have
     /// falls in the same bucket in both, so no bucket holds more shared words than the smaller
     /// of its two counts. A count that saturated says nothing of the true count: with both
     /// saturated the bucket's bound is unbounded.
-    fn shared_at_most(&self, other: &Buckets) -> usize {
+    fn shared_at_most(&self, other: &Self) -> usize {
         (0..BUCKETS)
             .map(|i| {
-                let (a, b) = (nibble(&self.0, i), nibble(&other.0, i));
-                if a == SATURATED && b == SATURATED {
+                let (a, b) = (self.count(i), other.count(i));
+                if a == Self::SATURATED && b == Self::SATURATED {
                     usize::from(u8::MAX)
                 } else {
                     usize::from(a.min(b))
@@ -83,10 +91,6 @@ impl Buckets {
 
 fn saturate(n: usize) -> u8 {
     u8::try_from(n).unwrap_or(u8::MAX)
-}
-
-fn nibble(counts: &[u8; BUCKETS / 2], i: usize) -> u8 {
-    (counts[i / 2] >> (4 * (i % 2))) & 0x0f
 }
 
 fn bucket(word: &str) -> usize {
@@ -247,6 +251,10 @@ mod tests {
         let b = a.clone();
         let (ba, bb) = (Brief::of(&a), Brief::of(&b));
         assert!(ba.summary.shared_at_most(&bb.summary) >= 40);
+        let five: Vec<String> = (0..5).map(|_| "same".to_string()).collect();
+        let headline = Buckets::<16>::of(&five);
+        assert_eq!(headline.count(bucket("same")), 3, "2 bits saturate at 3");
+        assert!(headline.shared_at_most(&headline) >= 5);
         assert!(Thresholds::default().may_join_brief(&a, &ba, 1, &bb));
     }
 }

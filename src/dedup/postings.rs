@@ -12,11 +12,13 @@
 //!
 //! The title layer's keys are day-keyed in sled too, and a lookup read one per day the window
 //! reaches (five), nearly always to find nothing: a tenth of the ingest bench's time. A day's
-//! headlines are one key range, loaded with its lists; a hit here is only a hint (the
-//! headline's 64-bit hash), which the caller confirms with one read of the key.
+//! headlines are one key range, loaded with its lists and held as 32-bit fingerprints: a miss
+//! is certain, a hit only a hint, which the caller confirms with one read of the key (it
+//! holds the story id, so the fingerprint need not).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::time::{Duration, Instant};
 
 use super::Brief;
 use crate::model::StoryId;
@@ -38,8 +40,8 @@ type Lists = HashMap<u64, Vec<StoryId>, BuildHasherDefault<IdHasher>>;
 struct Day {
     /// Word hash -> stories founded this day with that word in their founding headline.
     words: Lists,
-    /// Title key hash -> the story the headline was first claimed for this day.
-    titles: HashMap<u64, StoryId, BuildHasherDefault<IdHasher>>,
+    /// Fingerprints of the title keys claimed this day ([`title_hash`]'s top 32 bits).
+    titles: HashSet<u32, BuildHasherDefault<IdHasher>>,
     /// The founding signature, in brief, of each story in `words`.
     briefs: HashMap<StoryId, Brief, BuildHasherDefault<IdHasher>>,
 }
@@ -55,8 +57,8 @@ impl Day {
 pub struct Postings {
     days: BTreeMap<i64, Day>,
     /// Days whose lists hold every story founded on them (loaded, or added to since), with
-    /// when a lookup last used them.
-    loaded: BTreeMap<i64, u64>,
+    /// when a lookup last used them: in order of uses, and in time.
+    loaded: BTreeMap<i64, (u64, Instant)>,
     ids: usize,
     uses: u64,
     budget: usize,
@@ -81,45 +83,48 @@ impl Postings {
     }
 
     /// Marks `day` complete with the stories given (each with its founding words' hashes and
-    /// brief) and the headlines claimed on it (each title key's [`title_hash`], with its
-    /// story).
+    /// brief) and the headlines claimed on it (each title key's [`title_hash`]).
     pub fn load(
         &mut self,
         day: i64,
         stories: impl IntoIterator<Item = (StoryId, Vec<u64>, Brief)>,
-        titles: impl IntoIterator<Item = (u64, StoryId)>,
+        titles: impl IntoIterator<Item = u64>,
     ) {
         self.uses += 1;
-        self.loaded.insert(day, self.uses);
+        self.loaded.insert(day, (self.uses, Instant::now()));
         for (id, words, brief) in stories {
             self.add(id, &words, brief, day);
         }
-        for (title, id) in titles {
-            self.add_title(title, id, day);
+        for title in titles {
+            self.add_title(title, day);
         }
     }
 
-    /// Adds a headline claimed on `day`, unless one with its hash is there already (the first
-    /// claim keeps it, as in the store).
-    fn add_title(&mut self, title: u64, id: StoryId, day: i64) {
-        let titles = &mut self.days.entry(day).or_default().titles;
-        if let std::collections::hash_map::Entry::Vacant(slot) = titles.entry(title) {
-            slot.insert(id);
+    fn add_title(&mut self, title: u64, day: i64) {
+        if self
+            .days
+            .entry(day)
+            .or_default()
+            .titles
+            .insert(fingerprint(title))
+        {
             self.ids += 1;
         }
     }
 
     /// Adds a claimed headline only if its day is loaded.
-    pub fn add_title_if_loaded(&mut self, title: u64, id: StoryId, day: i64) {
+    pub fn add_title_if_loaded(&mut self, title: u64, day: i64) {
         if self.has_day(day) {
-            self.add_title(title, id, day);
+            self.add_title(title, day);
         }
     }
 
-    /// The story a headline with this hash was claimed for on `day`, if `day` is loaded and
-    /// has one; `None` for a day not loaded. A hint: two title keys may share a hash.
-    pub fn title(&self, title: u64, day: i64) -> Option<StoryId> {
-        self.days.get(&day)?.titles.get(&title).copied()
+    /// Whether a headline with this [`title_hash`] may have been claimed on `day`, a loaded
+    /// day (`false` for one not loaded). Certain when `false`.
+    pub fn may_have_title(&self, title: u64, day: i64) -> bool {
+        self.days
+            .get(&day)
+            .is_some_and(|d| d.titles.contains(&fingerprint(title)))
     }
 
     /// The brief of a story founded on one of `days`, if that day is loaded.
@@ -192,7 +197,7 @@ impl Postings {
             .map(|day| {
                 day.words.capacity() * (8 + std::mem::size_of::<Vec<StoryId>>() + 1)
                     + day.words.values().map(|l| l.capacity() * 8).sum::<usize>()
-                    + day.titles.capacity() * (8 + 8 + 1)
+                    + day.titles.capacity() * (4 + 1)
                     + day.briefs.capacity() * (8 + std::mem::size_of::<Brief>() + 1)
             })
             .sum()
@@ -200,9 +205,13 @@ impl Postings {
 
     /// Marks `day` as just used by a lookup.
     pub fn touch(&mut self, day: i64) {
+        self.touch_at(day, Instant::now());
+    }
+
+    fn touch_at(&mut self, day: i64, at: Instant) {
         self.uses += 1;
         if let Some(used) = self.loaded.get_mut(&day) {
-            *used = self.uses;
+            *used = (self.uses, at);
         }
     }
 
@@ -215,15 +224,36 @@ impl Postings {
                 .loaded
                 .iter()
                 .filter(|(day, _)| !keep(**day))
-                .min_by_key(|(_, used)| **used)
+                .min_by_key(|(_, (used, _))| *used)
                 .map(|(day, _)| *day)
             else {
                 break;
             };
-            self.loaded.remove(&day);
-            if let Some(gone) = self.days.remove(&day) {
-                self.ids -= gone.ids();
-            }
+            self.forget(day);
+        }
+    }
+
+    /// Forgets the days no lookup has used for `idle` (as of `now`); returns how many. What a
+    /// day holds is rebuilt in milliseconds when a lookup needs it again, while a first round
+    /// over thousands of feeds loads every day their back issues reach (the farm's: 131) and
+    /// would otherwise keep them until the hourly upkeep.
+    pub fn forget_idle(&mut self, idle: Duration, now: Instant) -> usize {
+        let idle_days: Vec<i64> = self
+            .loaded
+            .iter()
+            .filter(|(_, (_, at))| now.saturating_duration_since(*at) >= idle)
+            .map(|(day, _)| *day)
+            .collect();
+        for day in &idle_days {
+            self.forget(*day);
+        }
+        idle_days.len()
+    }
+
+    fn forget(&mut self, day: i64) {
+        self.loaded.remove(&day);
+        if let Some(gone) = self.days.remove(&day) {
+            self.ids -= gone.ids();
         }
     }
 
@@ -256,7 +286,11 @@ pub fn hashes(words: &[String]) -> Vec<u64> {
         .collect()
 }
 
-/// The key a title key is held under: 8 bytes instead of the headline.
+fn fingerprint(title_hash: u64) -> u32 {
+    (title_hash >> 32) as u32
+}
+
+/// What a title key is held as: 4 bytes of this instead of the headline.
 pub fn title_hash(title_key: &str) -> u64 {
     let mut h = siphasher::sip::SipHasher13::new_with_keys(0x7469_746c_6573, 0x6865_6164_6c69_6e65);
     h.write(title_key.as_bytes());
@@ -390,14 +424,19 @@ mod tests {
     }
 
     #[test]
-    fn a_headline_keeps_its_first_claim_and_counts_against_the_budget() {
+    fn headlines_are_held_once_a_day_and_count_against_the_budget() {
         let mut p = Postings::default();
-        p.load(5, [], [(title_hash("fed raises rates"), StoryId(1))]);
-        p.add_title_if_loaded(title_hash("fed raises rates"), StoryId(2), 5);
-        p.add_title_if_loaded(title_hash("fed holds rates"), StoryId(3), 5);
-        assert_eq!(p.title(title_hash("fed raises rates"), 5), Some(StoryId(1)));
-        assert_eq!(p.title(title_hash("fed holds rates"), 5), Some(StoryId(3)));
-        assert_eq!(p.title(title_hash("fed cuts rates"), 5), None);
+        p.load(5, [], [title_hash("fed raises rates")]);
+        p.add_title_if_loaded(title_hash("fed raises rates"), 5);
+        p.add_title_if_loaded(title_hash("fed holds rates"), 5);
+        p.add_title_if_loaded(title_hash("fed holds rates"), 6);
+        assert!(p.may_have_title(title_hash("fed raises rates"), 5));
+        assert!(p.may_have_title(title_hash("fed holds rates"), 5));
+        assert!(!p.may_have_title(title_hash("fed cuts rates"), 5));
+        assert!(
+            !p.may_have_title(title_hash("fed holds rates"), 6),
+            "not loaded"
+        );
         assert_eq!(p.len(), 2);
         p.set_budget(1);
         p.shrink(|_| false);
@@ -405,22 +444,35 @@ mod tests {
     }
 
     #[test]
+    fn days_no_lookup_used_for_a_while_are_forgotten() {
+        let mut p = Postings::default();
+        for day in 0..3 {
+            p.load(day, [(StoryId(day as u64), words(&["a"]), brief())], []);
+        }
+        let (minute, later) = (
+            Duration::from_secs(60),
+            Instant::now() + Duration::from_secs(60),
+        );
+        assert_eq!(p.forget_idle(2 * minute, later), 0);
+        p.touch_at(1, later);
+        assert_eq!(p.forget_idle(minute / 2, later + minute / 4), 2);
+        assert!(p.has_day(1) && !p.has_day(0) && !p.has_day(2));
+        assert_eq!(p.len(), 1);
+    }
+
+    #[test]
     fn only_loaded_days_take_new_stories() {
         let mut p = Postings::default();
         p.add_if_loaded(StoryId(1), &words(&["a"]), brief(), 3);
         assert!(p.is_empty());
-        p.load(
-            3,
-            [(StoryId(2), words(&["a"]), brief())],
-            [(title_hash("t"), StoryId(2))],
-        );
+        p.load(3, [(StoryId(2), words(&["a"]), brief())], [title_hash("t")]);
         p.add_if_loaded(StoryId(1), &words(&["a"]), brief(), 3);
-        p.add_title_if_loaded(title_hash("u"), StoryId(1), 3);
-        p.add_title_if_loaded(title_hash("u"), StoryId(1), 4);
+        p.add_title_if_loaded(title_hash("u"), 3);
+        p.add_title_if_loaded(title_hash("u"), 4);
         assert!(p.has_day(3) && !p.has_day(4));
         assert_eq!(p.len(), 4);
-        assert_eq!(p.title(title_hash("u"), 3), Some(StoryId(1)));
-        assert_eq!(p.title(title_hash("u"), 4), None);
+        assert!(p.may_have_title(title_hash("u"), 3));
+        assert!(!p.may_have_title(title_hash("u"), 4));
         p.prune_before(4);
         assert!(!p.has_day(3) && p.is_empty());
     }

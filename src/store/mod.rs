@@ -51,6 +51,12 @@ pub enum OpenError {
     Unusable { path: String, reason: String },
 }
 
+/// How long an in-memory index day is kept with no lookup using it
+/// ([`crate::dedup::Postings::forget_idle`]). Reloading a day reads one key range of sketches
+/// (milliseconds); a day kept holds its stories' lists and briefs, ~100 bytes a story. In a
+/// running daemon the days the window reaches are used by every poll that brings new entries.
+pub const INDEX_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// sled's own default cache is 1 GiB and only a hint; a feed store needs far less.
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -321,6 +327,12 @@ impl Store {
         Ok(near)
     }
 
+    /// Forgets the in-memory index days no lookup has used for [`INDEX_IDLE`]; returns how many.
+    pub fn forget_idle_index_days(&self) -> usize {
+        self.near()
+            .forget_idle(INDEX_IDLE, std::time::Instant::now())
+    }
+
     /// Story ids the in-memory near-duplicate index holds (a list entry each).
     pub fn near_index_ids(&self) -> usize {
         self.near().len()
@@ -352,20 +364,15 @@ impl Store {
         Ok(found)
     }
 
-    /// The headlines claimed on `day`, each title key's hash with its story: one key range.
-    fn titles_on(&self, day: i64) -> Result<Vec<(u64, StoryId)>, StoreError> {
+    /// The headlines claimed on `day`, each title key's hash: one key range.
+    fn titles_on(&self, day: i64) -> Result<Vec<u64>, StoreError> {
         let (first, end) = (keys::title(day, ""), keys::title(day.saturating_add(1), ""));
         let mut found = Vec::new();
         for item in self.tree.range(first..end) {
-            let (key, value) = item?;
-            // A value that is not a story id is a damaged record, which no lookup could have
-            // used either.
-            let (Some(title), Some(id)) =
-                (keys::title_in_key(&key), keys::story_id_from_value(&value))
-            else {
-                continue;
-            };
-            found.push((crate::dedup::postings::title_hash(title), id));
+            // A key whose title is not text is a damaged record no lookup could ask for.
+            if let Some(title) = keys::title_in_key(&item?.0) {
+                found.push(crate::dedup::postings::title_hash(title));
+            }
         }
         Ok(found)
     }

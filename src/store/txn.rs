@@ -30,9 +30,9 @@ pub struct Txn<'a> {
     /// Stories founded in this batch, with their founding words' hashes, brief and day:
     /// candidates for the entries after them, added to the store's index on commit.
     founded: Vec<(StoryId, Vec<u64>, Brief, i64)>,
-    /// Headlines claimed in this batch (title key hash, story, day), added to the index on
-    /// commit; until then the pending writes answer for them.
-    titled: Vec<(u64, StoryId, i64)>,
+    /// Headlines claimed in this batch (title key hash, day), added to the index on commit;
+    /// until then the pending writes answer for them.
+    titled: Vec<(u64, i64)>,
 }
 
 impl<'a> Txn<'a> {
@@ -183,7 +183,7 @@ impl<'a> Txn<'a> {
                 keys::title(day, title_key),
                 keys::story_id_value(id).to_vec(),
             );
-            self.titled.push((hash, id, day));
+            self.titled.push((hash, day));
         }
         Ok(())
     }
@@ -191,7 +191,7 @@ impl<'a> Txn<'a> {
     /// The story `title_key` (whose [`postings::title_hash`] is `hash`) was claimed for on
     /// `day`, unresolved. This batch's writes first; then the in-memory index if it holds the
     /// day, where a miss is certain and a hit is confirmed by reading the key (another
-    /// headline may share the hash); else the store.
+    /// headline may share the fingerprint); else the store.
     fn title_on(
         &self,
         title_key: &str,
@@ -202,18 +202,15 @@ impl<'a> Txn<'a> {
         if let Some(pending) = self.pending.get(&key) {
             return Ok(pending.as_deref().and_then(keys::story_id_from_value));
         }
-        let hint = {
+        let maybe = {
             let near = self.store.near();
-            if near.has_day(day) {
-                near.title(hash, day)
-            } else {
-                // Not loaded: the store answers (a claim for a day no lookup reached).
-                return self.story_id_at(&key);
-            }
+            // Not loaded (a claim for a day no lookup reached): the store answers.
+            !near.has_day(day) || near.may_have_title(hash, day)
         };
-        match hint {
-            Some(_) => self.story_id_at(&key),
-            None => Ok(None),
+        if maybe {
+            self.story_id_at(&key)
+        } else {
+            Ok(None)
         }
     }
 
@@ -290,8 +287,8 @@ impl<'a> Txn<'a> {
             for (id, words, brief, day) in &self.founded {
                 near.add_if_loaded(*id, words, *brief, *day);
             }
-            for (hash, id, day) in &self.titled {
-                near.add_title_if_loaded(*hash, *id, *day);
+            for (hash, day) in &self.titled {
+                near.add_title_if_loaded(*hash, *day);
             }
         }
         Ok(())

@@ -93,6 +93,15 @@ fn saturate(n: usize) -> u8 {
     u8::try_from(n).unwrap_or(u8::MAX)
 }
 
+/// The most a saturated count may stand for.
+fn at_most(count: u8) -> usize {
+    if count == u8::MAX {
+        usize::MAX
+    } else {
+        usize::from(count)
+    }
+}
+
 fn bucket(word: &str) -> usize {
     let mut h = rustc_hash::FxHasher::default();
     h.write(word.as_bytes());
@@ -132,7 +141,7 @@ impl Thresholds {
         let shared = shared
             .min(query_brief.headline.shared_at_most(&stored.headline))
             .min(query.words.len())
-            .min(usize::from(stored.words));
+            .min(at_most(stored.words));
         // A saturated count may be larger: then the union is at least what is computed here,
         // and the bound only looser.
         let union = (query.words.len() + usize::from(stored.words)).saturating_sub(shared);
@@ -146,13 +155,13 @@ impl Thresholds {
             return false;
         }
         let (ours, theirs) = (query.summary_words.len(), usize::from(stored.summary_words));
-        let at_most = query_brief
+        let shared = query_brief
             .summary
             .shared_at_most(&stored.summary)
             .min(ours)
-            .min(theirs);
-        let union = ours + theirs - at_most;
-        jaccard(at_most, union) >= self.summary_threshold
+            .min(at_most(stored.summary_words));
+        let union = (ours + theirs).saturating_sub(shared);
+        jaccard(shared, union) >= self.summary_threshold
     }
 }
 
@@ -251,10 +260,23 @@ mod tests {
         let b = a.clone();
         let (ba, bb) = (Brief::of(&a), Brief::of(&b));
         assert!(ba.summary.shared_at_most(&bb.summary) >= 40);
+        assert!(Thresholds::default().may_join_brief(&a, &ba, 1, &bb));
         let five: Vec<String> = (0..5).map(|_| "same".to_string()).collect();
         let headline = Buckets::<16>::of(&five);
         assert_eq!(headline.count(bucket("same")), 3, "2 bits saturate at 3");
         assert!(headline.shared_at_most(&headline) >= 5);
-        assert!(Thresholds::default().may_join_brief(&a, &ba, 1, &bb));
+        // Headlines of more words than a count holds: 400 of 600 shared, similarity 0.5.
+        let long = |words: std::ops::Range<usize>| {
+            let mut sig = Signature::of(&text(&[1, 2, 3, 4]), None);
+            sig.words = words.map(word).collect();
+            sig.words.sort();
+            sig
+        };
+        let (a, b) = (long(0..600), long(200..800));
+        assert!(matches!(
+            compare(&a, &b, &Thresholds::default()),
+            Verdict::Duplicate { .. }
+        ));
+        assert!(Thresholds::default().may_join_brief(&a, &Brief::of(&a), 400, &Brief::of(&b)));
     }
 }

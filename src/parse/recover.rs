@@ -271,23 +271,35 @@ pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
         }
         out.extend_from_slice(b"?>");
     }
+    // Declarations may overlap (see `declarations`): the edits are made by position. Every
+    // `encoding` inside a late declaration becomes `x-encoding`; the moved one goes whole.
+    let gone = if moved { first.clone() } else { 0..0 };
+    let mut disarm: Vec<usize> = late
+        .iter()
+        .flat_map(|d| {
+            body[(*d).clone()]
+                .windows(8)
+                .enumerate()
+                .filter(|(_, w)| *w == b"encoding")
+                .map(move |(k, _)| d.start + k)
+        })
+        .filter(|p| !gone.contains(p))
+        .collect();
+    disarm.sort_unstable();
+    disarm.dedup();
     let mut at = bom;
-    for d in &found {
-        if moved && d == first {
-            out.extend_from_slice(&body[at..d.start]);
-            at = d.end;
-        } else if late.contains(&d) {
-            out.extend_from_slice(&body[at..d.start]);
-            let decl = &body[d.clone()];
-            let mut i = 0;
-            while let Some(k) = decl[i..].windows(8).position(|w| w == b"encoding") {
-                out.extend_from_slice(&decl[i..i + k]);
-                out.extend_from_slice(b"x-encoding");
-                i += k + 8;
-            }
-            out.extend_from_slice(&decl[i..]);
-            at = d.end;
+    for p in disarm {
+        if at <= gone.start && gone.start < p {
+            out.extend_from_slice(&body[at..gone.start]);
+            at = gone.end;
         }
+        out.extend_from_slice(&body[at..p]);
+        out.extend_from_slice(b"x-encoding");
+        at = p + 8;
+    }
+    if at <= gone.start && gone.start < gone.end {
+        out.extend_from_slice(&body[at..gone.start]);
+        at = gone.end;
     }
     out.extend_from_slice(&body[at..]);
     Some(out)
@@ -414,9 +426,10 @@ fn declarations(body: &[u8]) -> Vec<std::ops::Range<usize>> {
         let Some(end) = body[at + 2..].windows(2).position(|w| w == b"?>") else {
             break; // unclosed: quick-xml reports an error, not a declaration
         };
-        // The declaration runs to its `?>`: a `<?xml` inside it starts nothing.
-        i = at + 2 + end + 2;
-        found.push(at..i);
+        // The declaration runs to its `?>`, and a `<?xml` inside it is one too: quick-xml may
+        // not have read the first as a declaration at all (inside a start tag, it is not).
+        // Found by fuzzing: `<channel a<?xml … encoding="utf-8" … <?xml … encoding="latin1"?>`.
+        found.push(at..at + 2 + end + 2);
     }
     found
 }
@@ -505,12 +518,23 @@ mod tests {
             "\u{feff}<?xml version=\"1.0\" encoding=\"koi8-r\"?>\n\n<!-- c --><rss><![CDATA[<?xml version=\"1.0\" encoding=\"KOI8-R\"?>]]><!-- <?xml x-encoding='big5'?> --><?xml version=\"1.0\"?></rss>",
             "only a later declaration of another encoding changes"
         );
-        // Found by the fuzz target: a declaration inside another one is part of it (the
-        // ranges overlapped and slicing panicked).
+        // Found by the fuzz target: a declaration inside another one (the ranges overlap; they
+        // once made slicing panic). The first is unreadable, so the document stays UTF-8 and
+        // every encoding named after its start is dropped, the inner one's too.
         assert_eq!(
             declaration_first(b"<?xml <?xml encoding='big5'?><rss/><?xml encoding='koi8-r'?>")
                 .unwrap(),
-            b"<?xml <?xml encoding='big5'?><rss/><?xml x-encoding='koi8-r'?>"
+            b"<?xml <?xml x-encoding='big5'?><rss/><?xml x-encoding='koi8-r'?>"
+        );
+        // A declaration moved first that holds another: it goes whole, the other with it.
+        assert_eq!(
+            String::from_utf8_lossy(
+                &declaration_first(
+                    b"\n\n<?xml version='1.0' encoding='koi8-r' <?xml encoding='big5'?><rss/><?xml encoding='big5'?>"
+                )
+                .unwrap()
+            ),
+            "<?xml version=\"1.0\" encoding=\"koi8-r\"?>\n\n<rss/><?xml x-encoding='big5'?>"
         );
         // Later in the document than quick-xml can switch, whatever hides it: dropped.
         assert_eq!(

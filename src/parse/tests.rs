@@ -154,3 +154,18 @@ fn an_email_beside_a_multi_byte_character_is_read_not_a_crash() {
     assert_eq!(author.name.as_deref(), Some("Ann"));
     assert_eq!(author.email.as_deref(), Some("ann@example.org"));
 }
+
+/// Found by the fuzz target (session 7): a `<?xml` inside a start tag
+/// (`<channel a<?xml … encoding="utf-8" …`) is no declaration to quick-xml, but its text ran to
+/// the `?>` of a later, real one naming another encoding, which was then taken for part of it
+/// and left armed: quick-xml switched encodings too late and panicked. Every `<?xml` is a
+/// declaration of its own now, even inside another's text.
+#[test]
+fn a_declaration_inside_the_text_of_another_is_disarmed_too() {
+    let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel a<?xml version=\"1.0\" encoding=\"utf-8\"b=\"c\"><title>t</title><item><title>x</title><description>y<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>z</description></item></channel></rss>".to_vec();
+    let unguarded = std::panic::catch_unwind(|| {
+        let fixed = recover::declaration_first(&body).unwrap_or_else(|| body.clone());
+        let _ = parse_unguarded(&fixed, &base());
+    });
+    assert!(unguarded.is_ok(), "feed-rs must not panic");
+}

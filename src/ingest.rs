@@ -256,8 +256,9 @@ struct Upkeep<'a> {
 
 impl Upkeep<'_> {
     /// Proves the store healthy (for the watchdog), forgets index days no lookup has used for
-    /// a minute, and, given settings, prunes what the window and retention no longer keep. Returns how many stories a new snapshot carries when
-    /// pruning removed some and it published one.
+    /// a minute, and, given settings, prunes what the window and retention no longer keep.
+    /// Returns how many stories a new snapshot carries when pruning removed some and it
+    /// published one.
     async fn run(
         &self,
         prune: Option<Settings>,

@@ -69,18 +69,20 @@ impl Index for Memory {
             .stories
             .values()
             .filter(|s| days.contains(&day(s.published)))
-            .map(|s| Candidate {
-                id: s.id,
-                shared: s
+            .filter_map(|s| {
+                let shared = s
                     .signature
                     .words
                     .iter()
                     .filter(|w| words.contains(w))
-                    .count(),
-                uncounted: 0,
-                brief: Some(Brief::of(&s.signature)),
+                    .count();
+                (shared > 0).then(|| Candidate {
+                    id: s.id,
+                    shared,
+                    uncounted: 0,
+                    brief: Some(Brief::of(&s.signature)),
+                })
             })
-            .filter(|c| c.shared > 0)
             .collect();
         found.sort_by(|a, b| b.shared.cmp(&a.shared).then(a.id.cmp(&b.id)));
         Ok(found)

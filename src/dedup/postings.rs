@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 use super::Brief;
 use crate::model::StoryId;
 
-/// Story ids the lists and headlines hold at most, over all days (~10-25 bytes each): beyond it, the days
-/// used least recently are forgotten. The window's days of a busy store fit (10,000 farm
-/// sources, one cold round: ~1.1M); it bounds what lookups of entries dated long ago (a
-/// podcast's back catalogue, a blog's archive on its first poll) can load between upkeeps.
+/// Story ids the lists and headlines hold at most, over all days (~10-25 bytes each): beyond
+/// it, the days used least recently are forgotten. The window's days of a busy store fit
+/// (10,000 farm sources, one cold round: ~1.1M); it bounds what lookups of entries dated long
+/// ago (a podcast's back catalogue, a blog's archive on its first poll) can load between
+/// upkeeps.
 pub const MAX_IDS: usize = 2 << 20;
 
 /// Stories a list keeps per word and day, newest last: a word more common than that

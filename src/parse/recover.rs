@@ -271,10 +271,11 @@ pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
         }
         out.extend_from_slice(b"?>");
     }
-    // Declarations may overlap (see `declarations`): the edits are made by position. Every
-    // `encoding` inside a late declaration becomes `x-encoding`; the moved one goes whole.
+    // Declarations may overlap (see `declarations`), so the edits are made by position: the
+    // moved one goes whole, and every `encoding` inside a late one (and not inside the moved
+    // one) becomes `x-encoding`. Sorted and deduplicated, they do not overlap.
     let gone = if moved { first.clone() } else { 0..0 };
-    let mut disarm: Vec<usize> = late
+    let mut edits: Vec<(std::ops::Range<usize>, &[u8])> = late
         .iter()
         .flat_map(|d| {
             body[(*d).clone()]
@@ -284,22 +285,16 @@ pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
                 .map(move |(k, _)| d.start + k)
         })
         .filter(|p| !gone.contains(p))
+        .map(|p| (p..p + 8, &b"x-encoding"[..]))
+        .chain(moved.then(|| (gone.clone(), &b""[..])))
         .collect();
-    disarm.sort_unstable();
-    disarm.dedup();
+    edits.sort_unstable_by_key(|(range, _)| range.start);
+    edits.dedup();
     let mut at = bom;
-    for p in disarm {
-        if at <= gone.start && gone.start < p {
-            out.extend_from_slice(&body[at..gone.start]);
-            at = gone.end;
-        }
-        out.extend_from_slice(&body[at..p]);
-        out.extend_from_slice(b"x-encoding");
-        at = p + 8;
-    }
-    if at <= gone.start && gone.start < gone.end {
-        out.extend_from_slice(&body[at..gone.start]);
-        at = gone.end;
+    for (range, with) in edits {
+        out.extend_from_slice(&body[at..range.start]);
+        out.extend_from_slice(with);
+        at = range.end;
     }
     out.extend_from_slice(&body[at..]);
     Some(out)

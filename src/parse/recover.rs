@@ -245,17 +245,21 @@ pub fn declaration_first(body: &[u8]) -> Option<Vec<u8>> {
     // here, and then every later declaration naming an encoding is disarmed.
     let readable =
         |d: &std::ops::Range<usize>| moved || WELL_FORMED_DECL.is_match(&body[d.clone()]);
-    let document = own
-        .as_ref()
-        .filter(|d| readable(d))
-        .map(|d| encoding(d).unwrap_or(encoding_rs::UTF_8));
+    // No `encoding` at all is UTF-8; one this cannot resolve to what quick-xml switched to
+    // leaves it unknown, like an unreadable declaration.
+    let names_encoding =
+        |d: &std::ops::Range<usize>| body[d.clone()].windows(8).any(|w| w == b"encoding");
+    let document = own.as_ref().filter(|d| readable(d)).and_then(|d| {
+        if names_encoding(d) {
+            encoding(d)
+        } else {
+            Some(encoding_rs::UTF_8)
+        }
+    });
     let late: Vec<_> = found
         .iter()
         .filter(|d| Some(*d) != own.as_ref())
-        .filter(|d| {
-            body[(*d).clone()].windows(8).any(|w| w == b"encoding")
-                && (document.is_none() || encoding(d) != document)
-        })
+        .filter(|d| names_encoding(d) && (document.is_none() || encoding(d) != document))
         .collect();
     if !moved && late.is_empty() {
         return None;
@@ -307,9 +311,12 @@ static WELL_FORMED_DECL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// An encoding label short enough for the rewritten declaration to stay within quick-xml's
-/// first buffer (the longest label encoding_rs knows has 19 characters).
+/// first buffer (the longest label encoding_rs knows has 19 characters). Spaces inside the
+/// quotes are not part of it: encoding_rs trims a label, so quick-xml reads
+/// `encoding="ISO-8859-1 "` as Latin-1 (found by fuzzing).
 static DECL_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?-u)\sencoding\s*=\s*["']([A-Za-z0-9._:-]{1,24})["']"#).expect("static regex")
+    Regex::new(r#"(?-u)\sencoding\s*=\s*["']\s*([A-Za-z0-9._:-]{1,24})\s*["']"#)
+        .expect("static regex")
 });
 
 /// Whether `text`, before a declaration, holds only what may precede the root element:

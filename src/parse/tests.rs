@@ -169,3 +169,20 @@ fn a_declaration_inside_the_text_of_another_is_disarmed_too() {
     });
     assert!(unguarded.is_ok(), "feed-rs must not panic");
 }
+
+/// Found by CI's fuzz smoke (session 7): `encoding="ISO-8859-1 "` (a space inside the quotes)
+/// is Latin-1 to quick-xml (encoding_rs trims a label), but was not read as a label here, so
+/// the document was taken for UTF-8 and a later `encoding="utf-8"` declaration left armed.
+#[test]
+fn a_label_with_spaces_in_its_quotes_is_the_encoding_it_names() {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1 \"?>\n<rss version=\"0.91\"><channel><title>t</title>{}<copyright><?xml version=\"1.0\" encoding=\"utf-8\"?></copyright><item><title>x</title></item></channel></rss>",
+        " ".repeat(80)
+    )
+    .into_bytes();
+    let unguarded = std::panic::catch_unwind(|| {
+        let fixed = recover::declaration_first(&body).unwrap_or_else(|| body.clone());
+        let _ = parse_unguarded(&fixed, &base());
+    });
+    assert!(unguarded.is_ok(), "feed-rs must not panic");
+}

@@ -86,8 +86,16 @@ pub fn sketches_of_day(day: i64) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
+pub const MERGED_PREFIX: &[u8] = b"m";
+
 pub fn merged(id: StoryId) -> Vec<u8> {
-    prefixed(b'm', &id.0.to_be_bytes())
+    prefixed(MERGED_PREFIX[0], &id.0.to_be_bytes())
+}
+
+/// The story a [`merged`] key was written for.
+pub fn story_in_merged_key(key: &[u8]) -> Option<StoryId> {
+    let bytes: [u8; 8] = key.get(1..9)?.try_into().ok()?;
+    Some(StoryId(u64::from_be_bytes(bytes)))
 }
 
 pub fn sketch(id: StoryId) -> Vec<u8> {

@@ -13,8 +13,9 @@ mod archive;
 mod keys;
 mod txn;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -203,6 +204,10 @@ pub struct Store {
     /// The near-duplicate layer's posting lists, in memory, of the days lookups reached
     /// ([`crate::dedup::postings`]).
     near: Arc<Mutex<Postings>>,
+    /// Every merge forward (the `m` keys, story -> the story it was merged into), in memory:
+    /// dedup follows forwards from every candidate and every key it finds, nearly always to
+    /// learn there is none, and a merge is rare (a few in a thousand stories).
+    forwards: Arc<RwLock<HashMap<StoryId, StoryId>>>,
 }
 
 /// Waits (at most `patience`) until nothing holds the lock of the store in directory `path`;
@@ -294,11 +299,25 @@ impl Store {
             )))
             }
         }
+        let forwards = forwards_in(&tree).map_err(|e| unusable(e.to_string()))?;
         Ok(Store {
             db,
             tree,
             near: Arc::default(),
+            forwards: Arc::new(RwLock::new(forwards)),
         })
+    }
+
+    /// The story `id` was merged into, if it was.
+    fn forward(&self, id: StoryId) -> Option<StoryId> {
+        let forwards = self.forwards.read().unwrap_or_else(|e| e.into_inner());
+        forwards.get(&id).copied()
+    }
+
+    /// Records merge forwards written by a committed batch.
+    fn add_forwards(&self, added: &[(StoryId, StoryId)]) {
+        let mut forwards = self.forwards.write().unwrap_or_else(|e| e.into_inner());
+        forwards.extend(added.iter().copied());
     }
 
     /// The near-duplicate index.
@@ -659,6 +678,22 @@ impl Store {
     fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
         self.get_raw(key)?.map(|v| decode(key, &v)).transpose()
     }
+}
+
+/// The merge forwards written in the store.
+fn forwards_in(tree: &sled::Tree) -> Result<HashMap<StoryId, StoryId>, sled::Error> {
+    let mut forwards = HashMap::new();
+    for item in tree.scan_prefix(keys::MERGED_PREFIX) {
+        let (key, value) = item?;
+        // A damaged value forwards nowhere, as a lookup of it always did.
+        if let (Some(from), Some(to)) = (
+            keys::story_in_merged_key(&key),
+            keys::story_id_from_value(&value),
+        ) {
+            forwards.insert(from, to);
+        }
+    }
+    Ok(forwards)
 }
 
 /// First byte of a value in the compact encoding: postcard, version 1 of each record's field

@@ -84,8 +84,12 @@ fn a_merged_story_forwards_its_keys_to_the_survivor() {
     txn.insert_story(&story(1, 0)).unwrap();
     txn.insert_story(&story(2, 1)).unwrap();
     txn.claim_title("the title", 7, StoryId(2)).unwrap();
+    txn.claim_url("e.example/two", StoryId(2)).unwrap();
     txn.remove_story(&story(2, 1), StoryId(1));
+    // Within the batch that wrote it,
+    assert_eq!(txn.story_of_url("e.example/two").unwrap(), Some(StoryId(1)));
     txn.commit().unwrap();
+    // after it (forwards are held in memory),
     let txn = store.begin();
     assert_eq!(
         txn.story_of_title("the title", 5..=9).unwrap(),
@@ -93,6 +97,13 @@ fn a_merged_story_forwards_its_keys_to_the_survivor() {
     );
     assert_eq!(txn.story_of_title("the title", 8..=9).unwrap(), None);
     assert_eq!(store.newest_stories(10).unwrap().len(), 1);
+    drop(txn);
+    store.flush().unwrap();
+    drop(store);
+    // and read back from the store when it is opened again.
+    let store = reopen(dir.path());
+    let txn = store.begin();
+    assert_eq!(txn.story_of_url("e.example/two").unwrap(), Some(StoryId(1)));
 }
 
 #[test]

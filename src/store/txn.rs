@@ -1,5 +1,6 @@
 //! A batch of writes that reads its own writes, applied to sled atomically.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -27,12 +28,19 @@ pub struct EntryRecord {
 pub struct Txn<'a> {
     store: &'a Store,
     pending: BTreeMap<Vec<u8>, Option<sled::IVec>>,
+    /// What this batch read from the store, absent keys too. Most keys of an entry are looked
+    /// up twice (dedup's lookup, then the record or claim that follows it), and in a large
+    /// store a lookup of a hashed key is a page read: the second one is answered here.
+    read: RefCell<HashMap<Vec<u8>, Option<sled::IVec>>>,
     /// Stories founded in this batch, with their founding words' hashes, brief and day:
     /// candidates for the entries after them, added to the store's index on commit.
     founded: Vec<(StoryId, Vec<u64>, Brief, i64)>,
     /// Headlines claimed in this batch (title key hash, day), added to the index on commit;
     /// until then the pending writes answer for them.
     titled: Vec<(u64, i64)>,
+    /// Merge forwards written in this batch (story, the story it was merged into), added to
+    /// the store's on commit.
+    forwarded: Vec<(StoryId, StoryId)>,
 }
 
 impl<'a> Txn<'a> {
@@ -40,17 +48,24 @@ impl<'a> Txn<'a> {
         Txn {
             store,
             pending: BTreeMap::new(),
+            read: RefCell::default(),
             founded: Vec::new(),
             titled: Vec::new(),
+            forwarded: Vec::new(),
         }
     }
 
     /// The value under `key` as this batch sees it. Cheap to clone (sled shares its values).
     fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
-        match self.pending.get(key) {
-            Some(v) => Ok(v.clone()),
-            None => self.store.get_raw(key),
+        if let Some(v) = self.pending.get(key) {
+            return Ok(v.clone());
         }
+        if let Some(v) = self.read.borrow().get(key) {
+            return Ok(v.clone());
+        }
+        let v = self.store.get_raw(key)?;
+        self.read.borrow_mut().insert(key.to_vec(), v.clone());
+        Ok(v)
     }
 
     fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -142,14 +157,23 @@ impl<'a> Txn<'a> {
             keys::merged(story.id),
             keys::story_id_value(survivor).to_vec(),
         );
+        self.forwarded.push((story.id, survivor));
     }
 
-    /// Follows merge forwards from `id` to the story that holds its copies now.
+    /// Follows merge forwards from `id` to the story that holds its copies now: this batch's
+    /// first, then the store's (held in memory, see [`Store::forward`]).
     fn resolve(&self, mut id: StoryId) -> Result<StoryId, StoreError> {
         // Chains are short (each merge adds one hop); the bound guards against a cycle in a
         // damaged store.
         for _ in 0..32 {
-            match self.story_id_at(&keys::merged(id))? {
+            let next = self
+                .forwarded
+                .iter()
+                .rev()
+                .find(|(from, _)| *from == id)
+                .map(|(_, to)| *to)
+                .or_else(|| self.store.forward(id));
+            match next {
                 Some(next) => id = next,
                 None => break,
             }
@@ -282,6 +306,9 @@ impl<'a> Txn<'a> {
             }
         }
         self.store.tree.apply_batch(batch)?;
+        if !self.forwarded.is_empty() {
+            self.store.add_forwards(&self.forwarded);
+        }
         if !self.founded.is_empty() || !self.titled.is_empty() {
             let mut near = self.store.near();
             for (id, words, brief, day) in &self.founded {

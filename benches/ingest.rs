@@ -35,6 +35,16 @@ const BATCH: usize = 50;
 const SOURCES: usize = 200;
 /// How many times the reference job parses its document (about a tenth of a batch's time).
 const REFERENCE_PARSES: usize = 8;
+/// The stages of a batch's time, as the bench reports them.
+const STAGES: [&str; 7] = [
+    "upkeep (hourly, simulated)",
+    "parse + normalize",
+    "dedup (index, compare)",
+    "store reads",
+    "store commit",
+    "rest of apply",
+    "flush (fsync)",
+];
 
 /// A deterministic generator (xorshift): the same run every time.
 struct Rng(u64);
@@ -200,6 +210,8 @@ fn main() {
     // FLUSH=0 leaves durability to sled's background flusher, to see what the fsyncs cost.
     let flush = std::env::var("FLUSH").map_or(true, |v| v != "0");
     let mut times = Vec::with_capacity(batches.len());
+    // Each measured batch's time by stage (see STAGES).
+    let mut stages: Vec<[Duration; 7]> = Vec::with_capacity(batches.len());
     let mut stories = 0;
     let mut joined = 0;
     let reference_xml = &batches[warm_batches.min(batches.len() - 1)].2;
@@ -220,9 +232,11 @@ fn main() {
             let at = start + chrono::Duration::seconds(*first as i64 * 13);
             feedmerge::ingest::maintain(&store, &settings, at).expect("upkeep");
         }
+        let upkept = t.elapsed();
         let src = &sources[*source];
         let parsed = feedmerge::parse::parse(xml.as_bytes(), None, &src.url).expect("parse");
         let entries = normalize_feed(&parsed.feed, src, &src.url, Utc::now());
+        let normalized = t.elapsed() - upkept;
         let n = entries.len();
         let done = apply(
             &store,
@@ -233,9 +247,11 @@ fn main() {
             Utc::now(),
         )
         .expect("ingest");
+        let flushed = Instant::now();
         if flush {
             store.flush().expect("flush");
         }
+        let flushed = flushed.elapsed();
         stories += done.new_stories;
         joined += done.joined;
         if i >= warm_batches {
@@ -253,6 +269,19 @@ fn main() {
                 0.0
             };
             times.push((n, wall, cpu, reference));
+            let timing = done.timing;
+            let other = timing
+                .total
+                .saturating_sub(timing.deciding + timing.reading + timing.committing);
+            stages.push([
+                upkept,
+                normalized,
+                timing.deciding,
+                timing.reading,
+                timing.committing,
+                other,
+                flushed,
+            ]);
         }
     }
     let elapsed = run.elapsed();
@@ -320,6 +349,24 @@ fn main() {
     println!("by decile, vs reference     {}", relative.join(" "));
     println!("µs/entry by decile, wall    {}", show(|d| d.0));
     println!("µs/entry by decile, CPU     {}", show(|d| d.1));
+    // By stage: which part of an entry's cost grows with the store.
+    let stage_cost = |slice: &[[Duration; 7]], entries: &[(usize, f64, f64, f64)], k: usize| {
+        let n = entries.iter().map(|(n, ..)| n).sum::<usize>() as f64;
+        slice.iter().map(|s| s[k].as_secs_f64()).sum::<f64>() * 1e6 / n
+    };
+    println!("µs/entry by stage           first 10% -> last 10% (ratio)");
+    for (k, name) in STAGES.iter().enumerate() {
+        let a = stage_cost(&stages[..tenth], &times[..tenth], k);
+        let b = stage_cost(
+            &stages[stages.len() - tenth..],
+            &times[times.len() - tenth..],
+            k,
+        );
+        println!(
+            "  {name:<25} {a:>6.1} -> {b:>6.1} ({:.2})",
+            b / a.max(f64::MIN_POSITIVE)
+        );
+    }
     println!("peak RSS                    {} MiB", peak_rss_kib() / 1024);
     let (ids, bytes) = store.near_index_size();
     println!(

@@ -257,7 +257,15 @@ async fn the_same_entry_on_every_poll_and_the_same_article_under_a_new_guid_are_
                 (stored.new_stories, stored.joined, stored.seen),
                 (1, 1, 1),
                 "{stored:?}"
-            )
+            );
+            // The stages it reports (the ingest bench's breakdown) were timed, and fit in it.
+            let t = stored.timing;
+            assert!(
+                t.reading > Duration::ZERO
+                    && t.committing > Duration::ZERO
+                    && t.deciding + t.reading + t.committing <= t.total,
+                "{t:?}"
+            );
         }
         other => panic!("expected a fresh poll, got {other:?}"),
     }

@@ -1,8 +1,9 @@
 //! A batch of writes that reads its own writes, applied to sled atomically.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,8 @@ pub struct Txn<'a> {
     /// up twice (dedup's lookup, then the record or claim that follows it), and in a large
     /// store a lookup of a hashed key is a page read: the second one is answered here.
     read: RefCell<HashMap<Vec<u8>, Option<sled::IVec>>>,
+    /// Time spent in the store's reads ([`Txn::read_time`]).
+    reading: Cell<Duration>,
     /// Stories founded in this batch, with their founding words' hashes, brief and day:
     /// candidates for the entries after them, added to the store's index on commit.
     founded: Vec<(StoryId, Vec<u64>, Brief, i64)>,
@@ -49,6 +52,7 @@ impl<'a> Txn<'a> {
             store,
             pending: BTreeMap::new(),
             read: RefCell::default(),
+            reading: Cell::default(),
             founded: Vec::new(),
             titled: Vec::new(),
             forwarded: Vec::new(),
@@ -63,9 +67,16 @@ impl<'a> Txn<'a> {
         if let Some(v) = self.read.borrow().get(key) {
             return Ok(v.clone());
         }
+        let started = Instant::now();
         let v = self.store.get_raw(key)?;
+        self.reading.set(self.reading.get() + started.elapsed());
         self.read.borrow_mut().insert(key.to_vec(), v.clone());
         Ok(v)
+    }
+
+    /// How long this batch has spent reading the store so far.
+    pub fn read_time(&self) -> Duration {
+        self.reading.get()
     }
 
     fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {

@@ -73,7 +73,8 @@ pub struct Ingested {
 /// entry, against the tens of microseconds an entry costs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
-    /// Deciding each entry's story (the dedup layers), without the store reads it made.
+    /// Deciding each entry's story (the dedup layers), without the point reads it made
+    /// (loading an index day, one key range, counts here).
     pub deciding: std::time::Duration,
     /// Reading the store: the exact layers' keys, candidates' sketches, stories to update.
     pub reading: std::time::Duration,

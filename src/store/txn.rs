@@ -29,9 +29,10 @@ pub struct EntryRecord {
 pub struct Txn<'a> {
     store: &'a Store,
     pending: BTreeMap<Vec<u8>, Option<sled::IVec>>,
-    /// What this batch read from the store, absent keys too. Most keys of an entry are looked
-    /// up twice (dedup's lookup, then the record or claim that follows it), and in a large
-    /// store a lookup of a hashed key is a page read: the second one is answered here.
+    /// What this batch read from the store, absent keys too. Some keys of an entry are looked
+    /// up twice (its URL key: dedup's lookup, then the claim; a seen entry's record: dedup's
+    /// lookup, then the fingerprint check), and in a large store a lookup of a hashed key is a
+    /// page read: the second one is answered here.
     read: RefCell<HashMap<Vec<u8>, Option<sled::IVec>>>,
     /// Time spent in the store's reads ([`Txn::read_time`]).
     reading: Cell<Duration>,

@@ -373,6 +373,11 @@ fn main() {
         "near-duplicate index        {ids} story ids in memory, ~{} KiB",
         bytes / 1024
     );
+    let (keys, bytes) = store.entry_index_size();
+    println!(
+        "entry index                 {keys} fingerprints in memory, ~{} KiB",
+        bytes / 1024
+    );
     println!(
         "store size on disk          {} MiB",
         dir_size(dir.path()) / (1024 * 1024)
@@ -385,6 +390,17 @@ fn main() {
     );
     for (prefix, n, bytes) in live {
         println!("  {prefix}  {n:>8} records {:>8} KiB", bytes / 1024);
+    }
+    // The store opened again: what reading the entry index (one pass over its keys) adds.
+    let reopen = Instant::now();
+    drop(store);
+    if feedmerge::store::wait_until_released(dir.path(), Duration::from_secs(60)) {
+        let store = Store::open_with_cache(dir.path(), cache).expect("reopen");
+        println!(
+            "reopen                      {:.2} s",
+            reopen.elapsed().as_secs_f64()
+        );
+        drop(store);
     }
 }
 

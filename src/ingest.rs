@@ -504,7 +504,7 @@ pub fn apply(
                     }
                 }
                 record.fingerprint = fingerprint;
-                txn.insert_entry(&entry.key, &record);
+                txn.insert_entry(&entry.key, &record)?;
             }
             Decision::Join {
                 story: id,
@@ -570,7 +570,7 @@ fn record(
             first_seen: now,
             fingerprint: fingerprint(entry),
         },
-    );
+    )?;
     claim_keys(txn, entry, story)
 }
 

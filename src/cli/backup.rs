@@ -97,7 +97,7 @@ fn restore(
                 first_seen: story.updated,
                 fingerprint: 0,
             },
-        );
+        )?;
         let key = copy
             .link
             .as_deref()

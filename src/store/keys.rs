@@ -6,7 +6,8 @@
 //! | key                              | value                     |
 //! |----------------------------------|---------------------------|
 //! | `v`                              | layout version            |
-//! | `e` entry key                    | [`super::txn::EntryRecord`], compact |
+//! | `f` segment (4 BE) + entry key   | [`super::txn::EntryRecord`], compact; see [`super::entries`] |
+//! | `e` entry key                    | the same, as stored before version 3; moved to `f` on open |
 //! | `u` url key                      | story id (8 bytes BE)     |
 //! | `t` day (8 BE) + title key       | story id (8 bytes BE); pruned with the oldest story's day |
 //! | `s` story id (8 bytes BE)        | [`crate::model::Story`]   |
@@ -38,8 +39,27 @@ fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
     key
 }
 
-pub fn entry(key: &EntryKey) -> Vec<u8> {
-    prefixed(b'e', key.0.as_bytes())
+pub const ENTRY_PREFIX: &[u8] = b"f";
+/// Entry records as versions before 3 stored them: `e` + entry key.
+pub const OLD_ENTRY_PREFIX: &[u8] = b"e";
+
+/// An entry record's key: the segment it was stored in, then the entry key.
+pub fn entry(segment: u32, key: &EntryKey) -> Vec<u8> {
+    entry_of_bytes(segment, key.0.as_bytes())
+}
+
+pub fn entry_of_bytes(segment: u32, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + key.len());
+    out.extend_from_slice(ENTRY_PREFIX);
+    out.extend_from_slice(&segment.to_be_bytes());
+    out.extend_from_slice(key);
+    out
+}
+
+/// The segment and entry key an [`entry`] key was written for.
+pub fn entry_in_key(key: &[u8]) -> Option<(u32, &[u8])> {
+    let segment: [u8; 4] = key.get(1..5)?.try_into().ok()?;
+    Some((u32::from_be_bytes(segment), &key[5..]))
 }
 
 pub fn url(url_key: &str) -> Vec<u8> {

@@ -10,6 +10,7 @@
 //! makes it durable (sled otherwise loses up to 500 ms of writes on `kill -9`).
 
 mod archive;
+mod entries;
 mod keys;
 mod txn;
 
@@ -23,16 +24,19 @@ use serde::{Deserialize, Serialize};
 use crate::dedup::{Postings, Sketch};
 use crate::fetch::Validators;
 use crate::model::{Story, StoryId};
+use entries::EntryIndex;
 
 pub use txn::{EntryRecord, Txn};
 
 /// On-disk layout version, stored under the `v` key. Version 2 writes some records compact
-/// (see [`keys`]); it reads version 1 stores as they are and marks them 2 on opening, so that
-/// an older feedmerge, which cannot read compact records, refuses the store with a clear
-/// message instead of failing on single records.
-const SCHEMA_VERSION: &[u8] = b"2";
-/// Layouts this version opens as they are: every record of version 1 still reads.
-const READS_VERSIONS: &[&[u8]] = &[b"1"];
+/// (see [`keys`]); version 3 keys entry records by segment ([`entries`]). Older stores are
+/// marked 3 on opening, before their entry records are moved, so that an older feedmerge,
+/// which could not find them, refuses the store with a clear message instead of taking every
+/// entry for new.
+const SCHEMA_VERSION: &[u8] = b"3";
+/// Layouts this version opens: their records read as they are, and entry records are moved
+/// to segments on opening ([`move_old_entries`]).
+const READS_VERSIONS: &[&[u8]] = &[b"1", b"2"];
 
 /// A store error: sled or disk trouble, or a record we cannot decode.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +212,8 @@ pub struct Store {
     /// dedup follows forwards from every candidate and every key it finds, nearly always to
     /// learn there is none, and a merge is rare (a few in a thousand stories).
     forwards: Arc<RwLock<HashMap<StoryId, StoryId>>>,
+    /// Which segment holds each stored entry record ([`entries`]).
+    entries: Arc<RwLock<EntryIndex>>,
 }
 
 /// Waits (at most `patience`) until nothing holds the lock of the store in directory `path`;
@@ -300,12 +306,35 @@ impl Store {
             }
         }
         let forwards = forwards_in(&tree).map_err(|e| unusable(e.to_string()))?;
+        let mut entries = entries_in(&tree).map_err(|e| unusable(e.to_string()))?;
+        move_old_entries(&tree, &mut entries).map_err(|e| {
+            unusable(format!(
+                "{e}; moving entry records to this version's layout failed (nothing is lost: the next start goes on from where it stopped)"
+            ))
+        })?;
         Ok(Store {
             db,
             tree,
             near: Arc::default(),
             forwards: Arc::new(RwLock::new(forwards)),
+            entries: Arc::new(RwLock::new(entries)),
         })
+    }
+
+    fn entries(&self) -> std::sync::RwLockReadGuard<'_, EntryIndex> {
+        // Each change to it is one map operation: a panic elsewhere while it was held left it
+        // whole.
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn entries_mut(&self) -> std::sync::RwLockWriteGuard<'_, EntryIndex> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Entry keys the in-memory entry index holds (distinct fingerprints), and about how many
+    /// bytes it takes.
+    pub fn entry_index_size(&self) -> (usize, usize) {
+        self.entries().size()
     }
 
     /// The story `id` was merged into, if it was.
@@ -554,6 +583,10 @@ impl Store {
         // Each story with all its keys in one batch, so none is left pointing at a removed
         // story; stories in bounded batches ([`Removals`]).
         let mut removals = Removals::new(&self.tree);
+        // Entry records removed (their keys, and fingerprint and segment), forgotten by the
+        // entry index once their removal is applied.
+        let mut gone = std::collections::HashSet::new();
+        let mut forgotten = Vec::new();
         for item in self.tree.scan_prefix(keys::ORDER_PREFIX) {
             let (key, _) = item?;
             let Some(id) = keys::story_in_order_key(&key) else {
@@ -572,7 +605,17 @@ impl Store {
                 removals.remove(keys::story(id));
                 removals.remove(keys::sketch(id));
                 for copy in &story.copies {
-                    removals.remove(keys::entry(&copy.entry));
+                    let fp = entries::fingerprint(copy.entry.0.as_bytes());
+                    let segments = self.entries().segments(fp);
+                    for segment in segments {
+                        let key = keys::entry(segment, &copy.entry);
+                        // Counted out once, and only if it is there: the index must never
+                        // hold fewer records than the store.
+                        if self.tree.get(&key)?.is_some() && gone.insert(key.clone()) {
+                            removals.remove(key);
+                            forgotten.push((fp, segment));
+                        }
+                    }
                     let url_key = copy
                         .link
                         .as_deref()
@@ -596,6 +639,10 @@ impl Store {
             }
         }
         removals.finish()?;
+        let mut entries = self.entries_mut();
+        for (fp, segment) in forgotten {
+            entries.remove(fp, segment);
+        }
         Ok(removed)
     }
 
@@ -627,7 +674,8 @@ impl Store {
             stats.live_bytes += bytes;
             let name = match prefix {
                 's' => "stories",
-                'e' => "entries",
+                'f' => "entries",
+                'e' => "entries in the layout before version 3 (moved on open)",
                 'u' => "url keys",
                 't' => "title keys",
                 'w' => "old near-duplicate keys (pruned hourly)",
@@ -694,6 +742,54 @@ fn forwards_in(tree: &sled::Tree) -> Result<HashMap<StoryId, StoryId>, sled::Err
         }
     }
     Ok(forwards)
+}
+
+/// The entry index of the records in the store: one pass over their keys. New records go to
+/// a segment after the last one found.
+fn entries_in(tree: &sled::Tree) -> Result<EntryIndex, sled::Error> {
+    let mut index = EntryIndex::default();
+    let mut last = None;
+    for item in tree.scan_prefix(keys::ENTRY_PREFIX) {
+        let (key, _) = item?;
+        if let Some((segment, entry_key)) = keys::entry_in_key(&key) {
+            index.add(entries::fingerprint(entry_key), segment);
+            last = last.max(Some(segment));
+        }
+    }
+    if let Some(last) = last {
+        index.start_after(last);
+    }
+    Ok(index)
+}
+
+/// Moves entry records stored by versions before 3 (`e` + entry key) to segments, a batch
+/// at a time: each batch moves its records atomically, so a crash or a full disk midway
+/// loses none, and the next open goes on with the rest. A batch fills one segment: old
+/// records are not the ones new entries' writes touch, so a large one costs nothing.
+fn move_old_entries(tree: &sled::Tree, index: &mut EntryIndex) -> Result<usize, sled::Error> {
+    let mut moved = 0;
+    loop {
+        let mut batch = sled::Batch::default();
+        let mut added = Vec::new();
+        for item in tree.scan_prefix(keys::OLD_ENTRY_PREFIX).take(PRUNE_BATCH) {
+            let (key, value) = item?;
+            let entry_key = &key[keys::OLD_ENTRY_PREFIX.len()..];
+            let fp = entries::fingerprint(entry_key);
+            let segment = index.segment_for_new(fp);
+            batch.insert(keys::entry_of_bytes(segment, entry_key), value);
+            batch.remove(key);
+            added.push((fp, segment));
+        }
+        if added.is_empty() {
+            return Ok(moved);
+        }
+        tree.apply_batch(batch)?;
+        moved += added.len();
+        for (fp, segment) in &added {
+            index.add(*fp, *segment);
+        }
+        index.filled(added.len());
+    }
 }
 
 /// First byte of a value in the compact encoding: postcard, version 1 of each record's field

@@ -208,8 +208,19 @@ fn records_written_as_json_by_earlier_versions_still_read() {
     );
     raw(keys::order(old_story.published, StoryId(5)), "");
     raw(keys::sketch(StoryId(5)), sketch_json);
-    raw(keys::entry(&EntryKey("e5".into())), entry_json);
+    // Entry records were keyed `e` + entry key before version 3.
+    raw([b"e".as_slice(), b"e5"].concat(), entry_json);
     raw(keys::poll_state("https://s.example/feed"), poll_json);
+    raw(keys::VERSION.to_vec(), "2");
+    drop(store);
+    // Opening moves the entry record to its segment and marks the store version 3.
+    let store = reopen(dir.path());
+    assert_eq!(
+        store.tree.get(keys::VERSION).unwrap().as_deref(),
+        Some(SCHEMA_VERSION)
+    );
+    assert_eq!(store.tree.scan_prefix(keys::OLD_ENTRY_PREFIX).count(), 0);
+    assert_eq!(store.entry_index_size().0, 1);
 
     let txn = store.begin();
     let sketch = txn.sketch(StoryId(5)).unwrap().unwrap();
@@ -244,14 +255,14 @@ fn records_written_as_json_by_earlier_versions_still_read() {
         fingerprint: 43,
         ..entry
     };
-    txn.insert_entry(&EntryKey("e5".into()), &record);
+    txn.insert_entry(&EntryKey("e5".into()), &record).unwrap();
     let mut new_state = state.clone();
     new_state.next_poll = Some(old_story.published);
     txn.set_poll_state("https://s.example/feed", &new_state);
     txn.commit().unwrap();
     for key in [
         keys::sketch(StoryId(5)),
-        keys::entry(&EntryKey("e5".into())),
+        keys::entry(0, &EntryKey("e5".into())),
         keys::poll_state("https://s.example/feed"),
     ] {
         let value = store.tree.get(&key).unwrap().unwrap();
@@ -290,7 +301,7 @@ fn a_damaged_compact_record_is_a_decode_error_not_a_panic() {
 }
 
 #[test]
-fn a_version_1_store_opens_and_is_marked_version_2() {
+fn a_version_1_store_opens_and_is_marked_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = sled::open(dir.path()).unwrap();
@@ -302,6 +313,45 @@ fn a_version_1_store_opens_and_is_marked_version_2() {
     assert_eq!(
         store.tree.get(keys::VERSION).unwrap().as_deref(),
         Some(SCHEMA_VERSION)
+    );
+}
+
+#[test]
+fn a_version_2_store_has_its_entry_records_moved_to_segments_on_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 2 * PRUNE_BATCH + 1;
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let tree = db.open_tree("feedmerge").unwrap();
+        tree.insert(keys::VERSION, b"2").unwrap();
+        for i in 0..n as u64 {
+            let key = [b"e".as_slice(), format!("old{i}").as_bytes()].concat();
+            tree.insert(key, encode_compact(&entry_record(i))).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let store = reopen(dir.path());
+    assert_eq!(store.tree.scan_prefix(keys::OLD_ENTRY_PREFIX).count(), 0);
+    assert_eq!(store.tree.scan_prefix(keys::ENTRY_PREFIX).count(), n);
+    assert_eq!(store.entry_index_size().0, n);
+    let txn = store.begin();
+    for i in [0, PRUNE_BATCH as u64, n as u64 - 1] {
+        assert_eq!(
+            txn.entry_record(&EntryKey(format!("old{i}"))).unwrap(),
+            Some(entry_record(i))
+        );
+    }
+    drop(txn);
+    drop(store);
+    // And stay found: the next open reads them from their segments.
+    let store = reopen(dir.path());
+    assert_eq!(store.entry_index_size().0, n);
+    assert_eq!(
+        store
+            .begin()
+            .entry_record(&EntryKey(format!("old{}", n - 1)))
+            .unwrap(),
+        Some(entry_record(n as u64 - 1))
     );
 }
 
@@ -391,6 +441,8 @@ fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
     let mut txn = store.begin();
     for id in 1..=n {
         txn.insert_story(&story(id, id as i64)).unwrap();
+        txn.insert_entry(&EntryKey(format!("e{id}")), &entry_record(id))
+            .unwrap();
     }
     txn.commit().unwrap();
     let retention = crate::config::Retention {
@@ -416,6 +468,94 @@ fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
         .get(keys::sketch(StoryId(oldest_kept)))
         .unwrap()
         .is_some());
+    // Their entry records go too, and the entry index forgets them.
+    let txn = store.begin();
+    let entry = |id: u64| txn.entry_record(&EntryKey(format!("e{id}"))).unwrap();
+    assert_eq!(entry(oldest_kept - 1), None);
+    assert_eq!(entry(oldest_kept), Some(entry_record(oldest_kept)));
+    assert_eq!(store.tree.scan_prefix(keys::ENTRY_PREFIX).count(), 5);
+    assert_eq!(store.entry_index_size().0, 5);
+}
+
+fn entry_record(n: u64) -> EntryRecord {
+    EntryRecord {
+        story: StoryId(n),
+        first_seen: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        fingerprint: n,
+    }
+}
+
+/// Two entry keys whose [`entries::fingerprint`]s are equal (a search of ~80,000 keys).
+fn keys_sharing_a_fingerprint() -> (EntryKey, EntryKey) {
+    let mut seen = HashMap::new();
+    for i in 0u64.. {
+        let key = format!("k{i}");
+        if let Some(other) = seen.insert(entries::fingerprint(key.as_bytes()), key.clone()) {
+            return (EntryKey(other), EntryKey(key));
+        }
+    }
+    unreachable!("u64 keys outnumber u32 fingerprints")
+}
+
+#[test]
+fn entry_records_fill_segments_in_turn_and_are_found_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (a, b) = keys_sharing_a_fingerprint();
+    let mut txn = store.begin();
+    txn.insert_entry(&a, &entry_record(1)).unwrap();
+    txn.commit().unwrap();
+    // The rest of the first segment, and one more.
+    let mut txn = store.begin();
+    for i in 0..entries::SEGMENT_RECORDS as u64 {
+        txn.insert_entry(&EntryKey(format!("fill{i}")), &entry_record(2))
+            .unwrap();
+    }
+    txn.commit().unwrap();
+    let mut txn = store.begin();
+    txn.insert_entry(&EntryKey("next".into()), &entry_record(3))
+        .unwrap();
+    // A key sharing a stored key's fingerprint joins it in its segment.
+    txn.insert_entry(&b, &entry_record(4)).unwrap();
+    // Read back in the batch that wrote them.
+    assert_eq!(txn.entry_record(&b).unwrap(), Some(entry_record(4)));
+    assert_eq!(txn.entry_record(&a).unwrap(), Some(entry_record(1)));
+    txn.commit().unwrap();
+    let at = |segment: u32, key: &EntryKey| store.tree.get(keys::entry(segment, key)).unwrap();
+    assert!(at(0, &a).is_some());
+    assert!(at(0, &b).is_some());
+    assert!(at(0, &EntryKey("fill0".into())).is_some());
+    assert!(at(1, &EntryKey("next".into())).is_some());
+
+    drop(store);
+    let store = reopen(dir.path());
+    let mut txn = store.begin();
+    for (key, n) in [(&a, 1), (&b, 4), (&EntryKey("fill9".into()), 2)] {
+        assert_eq!(txn.entry_record(key).unwrap(), Some(entry_record(n)));
+    }
+    assert_eq!(
+        txn.entry_record(&EntryKey("next".into())).unwrap(),
+        Some(entry_record(3))
+    );
+    assert_eq!(txn.entry_record(&EntryKey("never".into())).unwrap(), None);
+    // An update stays where the record is; a new record goes after the last segment read.
+    txn.insert_entry(&a, &entry_record(5)).unwrap();
+    txn.insert_entry(&EntryKey("later".into()), &entry_record(6))
+        .unwrap();
+    txn.commit().unwrap();
+    assert_eq!(
+        store.tree.get(keys::entry(0, &a)).unwrap().as_deref(),
+        Some(encode_compact(&entry_record(5)).as_slice())
+    );
+    assert!(store
+        .tree
+        .get(keys::entry(2, &EntryKey("later".into())))
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store.tree.scan_prefix(keys::ENTRY_PREFIX).count(),
+        entries::SEGMENT_RECORDS as usize + 4
+    );
 }
 
 /// A story founded with `words` on the day of `story(.., hour)`, its id in that day's range.

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use siphasher::sip::SipHasher13;
 
-use super::{decode, encode, encode_compact, keys, DropRecord, PollState, Store, StoreError};
+use super::{
+    decode, encode, encode_compact, entries, keys, DropRecord, PollState, Store, StoreError,
+};
 use crate::dedup::postings::{self, IdHasher};
 use crate::dedup::{Brief, Candidate, Index, Signature, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
@@ -45,6 +47,9 @@ pub struct Txn<'a> {
     /// Merge forwards written in this batch (story, the story it was merged into), added to
     /// the store's on commit.
     forwarded: Vec<(StoryId, StoryId)>,
+    /// Entry records new in this batch (fingerprint, segment), added to the store's entry
+    /// index on commit.
+    entries_new: Vec<(u32, u32)>,
 }
 
 impl<'a> Txn<'a> {
@@ -57,6 +62,7 @@ impl<'a> Txn<'a> {
             founded: Vec::new(),
             titled: Vec::new(),
             forwarded: Vec::new(),
+            entries_new: Vec::new(),
         }
     }
 
@@ -193,12 +199,49 @@ impl<'a> Txn<'a> {
         Ok(id)
     }
 
-    pub fn entry_record(&self, key: &EntryKey) -> Result<Option<EntryRecord>, StoreError> {
-        self.get_json(&keys::entry(key))
+    /// The key `entry` is stored under, in this batch or the store, if it is: read in each
+    /// segment the entry index names (nearly always none or one).
+    fn entry_key(&self, entry: &EntryKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let fp = entries::fingerprint(entry.0.as_bytes());
+        let mut segments = self.store.entries().segments(fp);
+        segments.extend(
+            self.entries_new
+                .iter()
+                .filter(|(f, _)| *f == fp)
+                .map(|(_, segment)| *segment),
+        );
+        for segment in segments {
+            let key = keys::entry(segment, entry);
+            if self.get(&key)?.is_some() {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
     }
 
-    pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) {
-        self.put(keys::entry(key), encode_compact(record));
+    pub fn entry_record(&self, key: &EntryKey) -> Result<Option<EntryRecord>, StoreError> {
+        match self.entry_key(key)? {
+            Some(at) => self.get_json(&at),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes an entry's record: where it is, or if new, in the segment the entry index gives.
+    pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) -> Result<(), StoreError> {
+        let at = match self.entry_key(key)? {
+            Some(at) => at,
+            None => {
+                let fp = entries::fingerprint(key.0.as_bytes());
+                let segment = match self.entries_new.iter().find(|(f, _)| *f == fp) {
+                    Some((_, segment)) => *segment,
+                    None => self.store.entries().segment_for_new(fp),
+                };
+                self.entries_new.push((fp, segment));
+                keys::entry(segment, key)
+            }
+        };
+        self.put(at, encode_compact(record));
+        Ok(())
     }
 
     /// Points a URL key at a story, unless it already points at one (the first story keeps it).
@@ -318,6 +361,13 @@ impl<'a> Txn<'a> {
             }
         }
         self.store.tree.apply_batch(batch)?;
+        if !self.entries_new.is_empty() {
+            let mut entries = self.store.entries_mut();
+            for (fp, segment) in &self.entries_new {
+                entries.add(*fp, *segment);
+            }
+            entries.filled(self.entries_new.len());
+        }
         if !self.forwarded.is_empty() {
             self.store.add_forwards(&self.forwarded);
         }
@@ -338,7 +388,7 @@ impl Index for Txn<'_> {
     type Error = StoreError;
 
     fn story_of_entry(&self, key: &EntryKey) -> Result<Option<StoryId>, StoreError> {
-        self.get_json::<EntryRecord>(&keys::entry(key))?
+        self.entry_record(key)?
             .map(|r| self.resolve(r.story))
             .transpose()
     }

@@ -1,0 +1,227 @@
+//! Where each stored entry record is. Records are keyed by segment, then entry key
+//! ([`keys::entry`]), and segments fill one after another, so a new record lands among the
+//! other new ones, in pages the cache holds. Keyed by the (hashed) entry key alone, a new
+//! entry's lookup and insert each loaded a random page of a range as large as the store: at a
+//! million entries that read cost 2.7 times what it did at 33,000, and the commit 1.4 times
+//! (bench/results-scale.md, "Session 9").
+//!
+//! The price is this map, from a fingerprint of each stored entry key to its segment, read at
+//! open by one pass over the keys: a slot is 9 bytes, ~10-19 bytes a stored entry. It also
+//! answers most lookups of a new entry without reading the store at all: a fingerprint it
+//! does not hold is an entry never stored.
+//!
+//! Written by hand: it is a counting multimap over 32-bit fingerprints, a dozen lines on std's
+//! `HashMap`; a Bloom or cuckoo filter crate answers "maybe present" but not "where".
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use siphasher::sip::SipHasher13;
+
+use crate::dedup::postings::IdHasher;
+
+/// Records a segment holds before new records go to the next one. Within a segment records
+/// sort by entry key, so a batch's new records land on as many pages as the segment spans:
+/// a few at 64 (sled splits a page at 16 records), against 30 a batch at 4,096 (whose writes
+/// and fsync then cost half again as much).
+pub(super) const SEGMENT_RECORDS: u32 = 64;
+
+/// Bits of a slot that count records; the rest is the segment.
+const COUNT_BITS: u32 = 4;
+
+/// Segment numbers fit in 28 bits: 17 billion records at [`SEGMENT_RECORDS`] each. Beyond it
+/// new records stay in the last segment.
+const LAST_SEGMENT: u32 = (1 << (32 - COUNT_BITS)) - 1;
+
+/// A count at this value is no longer kept: the slot is never forgotten (holding a segment
+/// too many costs a read; holding one too few would lose an entry). Sixteen keys sharing a
+/// 32-bit fingerprint do not happen by chance.
+const PINNED: u32 = (1 << COUNT_BITS) - 1;
+
+/// The fingerprint of an entry key (its bytes as stored after the segment).
+pub(super) fn fingerprint(entry_key: &[u8]) -> u32 {
+    let mut hasher = SipHasher13::new_with_keys(0x656e_7472_7920_6670, 0x7365_676d_656e_7473);
+    hasher.write(entry_key);
+    hasher.finish() as u32
+}
+
+/// Fingerprint -> the segments that hold records with it, and how many.
+#[derive(Debug, Default)]
+pub(super) struct EntryIndex {
+    /// A fingerprint's first segment in the top bits, its record count there in the low
+    /// [`COUNT_BITS`].
+    slots: HashMap<u32, u32, BuildHasherDefault<IdHasher>>,
+    /// Further (segment, count) pairs of a fingerprint, when records sharing it were stored in
+    /// other segments (two keys with one fingerprint, stored before and after a segment ended
+    /// in two batches open at once, or moved from the old layout). Nearly always empty.
+    more: HashMap<u32, Vec<(u32, u32)>>,
+    /// The segment new records go to, and how many it has been given.
+    current: u32,
+    in_current: u32,
+}
+
+impl EntryIndex {
+    /// Segments that may hold a record whose key has fingerprint `fp`, first where new ones
+    /// go. Empty (no allocation) for a key never stored, the common case.
+    pub fn segments(&self, fp: u32) -> Vec<u32> {
+        let Some(slot) = self.slots.get(&fp) else {
+            return Vec::new();
+        };
+        let mut found = vec![slot >> COUNT_BITS];
+        if let Some(more) = self.more.get(&fp) {
+            found.extend(more.iter().map(|(segment, _)| *segment));
+        }
+        found
+    }
+
+    /// The segment a new record with fingerprint `fp` goes to: where others with it are, so
+    /// that a fingerprint's records stay in one segment, else the current one.
+    pub fn segment_for_new(&self, fp: u32) -> u32 {
+        self.slots
+            .get(&fp)
+            .map_or(self.current, |slot| slot >> COUNT_BITS)
+    }
+
+    /// Counts a record stored in `segment`.
+    pub fn add(&mut self, fp: u32, segment: u32) {
+        match self.slots.get_mut(&fp) {
+            None => {
+                self.slots.insert(fp, segment << COUNT_BITS | 1);
+            }
+            Some(slot) if *slot >> COUNT_BITS == segment => {
+                if *slot & PINNED != PINNED {
+                    *slot += 1;
+                }
+            }
+            Some(_) => {
+                let more = self.more.entry(fp).or_default();
+                match more.iter_mut().find(|(s, _)| *s == segment) {
+                    Some((_, n)) => *n = n.saturating_add(1),
+                    None => more.push((segment, 1)),
+                }
+            }
+        }
+    }
+
+    /// Forgets a record removed from `segment`.
+    pub fn remove(&mut self, fp: u32, segment: u32) {
+        let Some(&slot) = self.slots.get(&fp) else {
+            return;
+        };
+        if slot >> COUNT_BITS == segment {
+            match slot & PINNED {
+                PINNED => {}
+                1 => {
+                    // The next segment holding the fingerprint, if any, takes the slot.
+                    match self.more.get_mut(&fp).and_then(Vec::pop) {
+                        Some((s, n)) => self.slots.insert(fp, s << COUNT_BITS | n.min(PINNED)),
+                        None => self.slots.remove(&fp),
+                    };
+                }
+                _ => {
+                    self.slots.insert(fp, slot - 1);
+                }
+            }
+        } else if let Some(more) = self.more.get_mut(&fp) {
+            if let Some(i) = more.iter().position(|(s, _)| *s == segment) {
+                match more[i].1 {
+                    0 | 1 => {
+                        more.swap_remove(i);
+                    }
+                    u32::MAX => {}
+                    _ => more[i].1 -= 1,
+                }
+            }
+        }
+        if self.more.get(&fp).is_some_and(Vec::is_empty) {
+            self.more.remove(&fp);
+        }
+    }
+
+    /// The segment new records go to now.
+    #[cfg(test)]
+    pub fn current(&self) -> u32 {
+        self.current
+    }
+
+    /// Notes `n` records stored in the current segment; moves on when it is full.
+    pub fn filled(&mut self, n: usize) {
+        self.in_current = self
+            .in_current
+            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        if self.in_current >= SEGMENT_RECORDS && self.current < LAST_SEGMENT {
+            self.current += 1;
+            self.in_current = 0;
+        }
+    }
+
+    /// New records go to a fresh segment after `segment` (at open: after the last one read).
+    pub fn start_after(&mut self, segment: u32) {
+        self.current = segment.saturating_add(1).min(LAST_SEGMENT);
+        self.in_current = 0;
+    }
+
+    /// How many distinct fingerprints it holds, and about how many bytes.
+    pub fn size(&self) -> (usize, usize) {
+        let bytes = self.slots.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
+            + self
+                .more
+                .values()
+                .map(|m| 48 + m.capacity() * 8)
+                .sum::<usize>();
+        (self.slots.len(), bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_in_two_segments_is_found_in_both_until_each_record_is_removed() {
+        let mut index = EntryIndex::default();
+        assert!(index.segments(7).is_empty());
+        index.add(7, 3);
+        index.add(7, 3);
+        index.add(7, 9);
+        assert_eq!(index.segments(7), vec![3, 9]);
+        assert_eq!(index.segment_for_new(7), 3);
+        index.remove(7, 3);
+        assert_eq!(index.segments(7), vec![3, 9]);
+        index.remove(7, 3);
+        // Segment 9 takes the slot: new records with the fingerprint go there now.
+        assert_eq!(index.segments(7), vec![9]);
+        assert_eq!(index.segment_for_new(7), 9);
+        index.remove(7, 9);
+        assert!(index.segments(7).is_empty());
+        assert_eq!(index.size().0, 0);
+        assert!(index.more.is_empty());
+    }
+
+    #[test]
+    fn a_count_past_what_a_slot_holds_is_never_forgotten() {
+        let mut index = EntryIndex::default();
+        for _ in 0..PINNED + 5 {
+            index.add(1, 2);
+        }
+        for _ in 0..PINNED + 5 {
+            index.remove(1, 2);
+        }
+        assert_eq!(index.segments(1), vec![2]);
+    }
+
+    #[test]
+    fn segments_fill_one_after_another() {
+        let mut index = EntryIndex::default();
+        index.start_after(4);
+        assert_eq!(index.current(), 5);
+        index.filled(SEGMENT_RECORDS as usize - 1);
+        assert_eq!(index.current(), 5);
+        index.filled(1);
+        assert_eq!(index.current(), 6);
+        // A fingerprint already stored keeps its segment.
+        index.add(42, 5);
+        assert_eq!(index.segment_for_new(42), 5);
+        assert_eq!(index.segment_for_new(43), 6);
+    }
+}

@@ -639,6 +639,24 @@ impl Store {
             }
         }
         removals.finish()?;
+        // The segments' fingerprint lists lose the removed records after the records went: a
+        // crash between the two leaves a list holding too much (a read that finds nothing),
+        // never too little.
+        forgotten.sort_unstable_by_key(|(_, segment)| *segment);
+        let mut lists = sled::Batch::default();
+        for chunk in forgotten.chunk_by(|a, b| a.1 == b.1) {
+            let key = keys::segment(chunk[0].1);
+            if let Some(list) = self.tree.get(&key)? {
+                let fps: Vec<u32> = chunk.iter().map(|(fp, _)| *fp).collect();
+                let left = entries::unlisted(&list, &fps);
+                if left.is_empty() {
+                    lists.remove(key);
+                } else {
+                    lists.insert(key, left);
+                }
+            }
+        }
+        self.tree.apply_batch(lists)?;
         let mut entries = self.entries_mut();
         for (fp, segment) in forgotten {
             entries.remove(fp, segment);
@@ -675,6 +693,7 @@ impl Store {
             let name = match prefix {
                 's' => "stories",
                 'f' => "entries",
+                'i' => "entry segments",
                 'e' => "entries in the layout before version 3 (moved on open)",
                 'u' => "url keys",
                 't' => "title keys",
@@ -744,15 +763,17 @@ fn forwards_in(tree: &sled::Tree) -> Result<HashMap<StoryId, StoryId>, sled::Err
     Ok(forwards)
 }
 
-/// The entry index of the records in the store: one pass over their keys. New records go to
-/// a segment after the last one found.
+/// The entry index of the records in the store, from the segments' fingerprint lists. New
+/// records go to a segment after the last one found.
 fn entries_in(tree: &sled::Tree) -> Result<EntryIndex, sled::Error> {
     let mut index = EntryIndex::default();
     let mut last = None;
-    for item in tree.scan_prefix(keys::ENTRY_PREFIX) {
-        let (key, _) = item?;
-        if let Some((segment, entry_key)) = keys::entry_in_key(&key) {
-            index.add(entries::fingerprint(entry_key), segment);
+    for item in tree.scan_prefix(keys::SEGMENT_PREFIX) {
+        let (key, list) = item?;
+        if let Some(segment) = keys::segment_in_key(&key) {
+            for fp in entries::fingerprints(&list) {
+                index.add(fp, segment);
+            }
             last = last.max(Some(segment));
         }
     }
@@ -782,6 +803,22 @@ fn move_old_entries(tree: &sled::Tree, index: &mut EntryIndex) -> Result<usize, 
         }
         if added.is_empty() {
             return Ok(moved);
+        }
+        // The batch's records all went to one segment (a fingerprint already in another is
+        // in `added`'s list for that one).
+        let mut segments: Vec<u32> = added.iter().map(|(_, s)| *s).collect();
+        segments.sort_unstable();
+        segments.dedup();
+        for segment in segments {
+            let key = keys::segment(segment);
+            let list = entries::listed(
+                tree.get(&key)?.as_deref(),
+                added
+                    .iter()
+                    .filter(|(_, s)| *s == segment)
+                    .map(|(fp, _)| *fp),
+            );
+            batch.insert(key, list);
         }
         tree.apply_batch(batch)?;
         moved += added.len();

@@ -1,5 +1,5 @@
 //! Where each stored entry record is. Records are keyed by segment, then entry key
-//! ([`super::keys::entry`]), and segments fill one after another, so a new record lands among the
+//! ([`keys::entry`]), and segments fill one after another, so a new record lands among the
 //! other new ones, in pages the cache holds. Keyed by the (hashed) entry key alone, a new
 //! entry's lookup and insert each loaded a random page of a range as large as the store: at a
 //! million entries that read cost 2.7 times what it did at 33,000, and the commit 1.4 times
@@ -8,7 +8,7 @@
 //! The price is this map, from a fingerprint of each stored entry key to its segment: a slot
 //! is 9 bytes, ~10-19 bytes a stored entry. It also answers most lookups of a new entry
 //! without reading the store at all: a fingerprint it does not hold is an entry never stored.
-//! Each segment's fingerprints are stored beside it ([`super::keys::segment`]), written in the same
+//! Each segment's fingerprints are stored beside it ([`keys::segment`]), written in the same
 //! batch as its records, and the map is read from those at open: reading the records' keys
 //! instead loaded every page of them into sled's memory (+42 MB at 5,000 farm feeds).
 //!
@@ -20,6 +20,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use siphasher::sip::SipHasher13;
 
+use super::keys;
 use crate::dedup::postings::IdHasher;
 
 /// Records a segment holds before new records go to the next one. Within a segment records
@@ -41,12 +42,35 @@ const LAST_SEGMENT: u32 = (1 << (32 - COUNT_BITS)) - 1;
 const PINNED: u32 = (1 << COUNT_BITS) - 1;
 
 /// A segment's fingerprint list with `fps` added.
-pub(super) fn listed(list: Option<&[u8]>, fps: impl Iterator<Item = u32>) -> Vec<u8> {
+fn listed(list: Option<&[u8]>, fps: impl Iterator<Item = u32>) -> Vec<u8> {
     let mut out = list.map(<[u8]>::to_vec).unwrap_or_default();
     for fp in fps {
         out.extend_from_slice(&fp.to_be_bytes());
     }
     out
+}
+
+/// A key to write and its value.
+type Write = (Vec<u8>, Vec<u8>);
+
+/// The fingerprint lists of the segments `added` (fingerprint, segment) records went to, each
+/// with its new fingerprints joined: (key, list) to write, old lists read through `read`.
+pub(super) fn lists_with<E>(
+    added: &[(u32, u32)],
+    mut read: impl FnMut(&[u8]) -> Result<Option<sled::IVec>, E>,
+) -> Result<Vec<Write>, E> {
+    let mut segments: Vec<u32> = added.iter().map(|(_, s)| *s).collect();
+    segments.sort_unstable();
+    segments.dedup();
+    segments
+        .into_iter()
+        .map(|segment| {
+            let key = keys::segment(segment);
+            let fps = added.iter().filter(|(_, s)| *s == segment).map(|(f, _)| *f);
+            let list = listed(read(&key)?.as_deref(), fps);
+            Ok((key, list))
+        })
+        .collect()
 }
 
 /// A segment's fingerprint list with one occurrence of each of `fps` taken out.

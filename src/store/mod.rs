@@ -804,20 +804,9 @@ fn move_old_entries(tree: &sled::Tree, index: &mut EntryIndex) -> Result<usize, 
         if added.is_empty() {
             return Ok(moved);
         }
-        // The batch's records all went to one segment (a fingerprint already in another is
-        // in `added`'s list for that one).
-        let mut segments: Vec<u32> = added.iter().map(|(_, s)| *s).collect();
-        segments.sort_unstable();
-        segments.dedup();
-        for segment in segments {
-            let key = keys::segment(segment);
-            let list = entries::listed(
-                tree.get(&key)?.as_deref(),
-                added
-                    .iter()
-                    .filter(|(_, s)| *s == segment)
-                    .map(|(fp, _)| *fp),
-            );
+        // The batch's records all went to one segment (a fingerprint already in another
+        // joins that one's list).
+        for (key, list) in entries::lists_with(&added, |key| tree.get(key))? {
             batch.insert(key, list);
         }
         tree.apply_batch(batch)?;

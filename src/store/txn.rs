@@ -354,18 +354,7 @@ impl<'a> Txn<'a> {
     /// Applies every pending write as one atomic sled batch (not yet flushed).
     pub fn commit(mut self) -> Result<(), StoreError> {
         // New entry records' fingerprints join their segments' lists in the same batch.
-        let mut segments: Vec<u32> = self.entries_new.iter().map(|(_, s)| *s).collect();
-        segments.sort_unstable();
-        segments.dedup();
-        for segment in segments {
-            let key = keys::segment(segment);
-            let list = entries::listed(
-                self.get(&key)?.as_deref(),
-                self.entries_new
-                    .iter()
-                    .filter(|(_, s)| *s == segment)
-                    .map(|(fp, _)| *fp),
-            );
+        for (key, list) in entries::lists_with(&self.entries_new, |key| self.get(key))? {
             self.put(key, list);
         }
         let mut batch = sled::Batch::default();

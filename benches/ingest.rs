@@ -391,7 +391,7 @@ fn main() {
     for (prefix, n, bytes) in live {
         println!("  {prefix}  {n:>8} records {:>8} KiB", bytes / 1024);
     }
-    // The store opened again: what reading the entry index (one pass over its keys) adds.
+    // The store opened again (sled's recovery, and the entry index read from its segment lists).
     let reopen = Instant::now();
     drop(store);
     if feedmerge::store::wait_until_released(dir.path(), Duration::from_secs(60)) {

@@ -12,8 +12,8 @@
 //! batch as its records, and the map is read from those at open: reading the records' keys
 //! instead loaded every page of them into sled's memory (+42 MB at 5,000 farm feeds).
 //!
-//! Written by hand: it is a counting multimap over 32-bit fingerprints, a dozen lines on std's
-//! `HashMap`; a Bloom or cuckoo filter crate answers "maybe present" but not "where".
+//! Written by hand: it is a counting multimap over 32-bit fingerprints, a hundred lines on
+//! std's `HashMap`; a Bloom or cuckoo filter crate answers "maybe present" but not "where".
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -25,8 +25,8 @@ use crate::dedup::postings::IdHasher;
 
 /// Records a segment holds before new records go to the next one. Within a segment records
 /// sort by entry key, so a batch's new records land on as many pages as the segment spans:
-/// a few at 64 (sled splits a page at 16 records), against 30 a batch at 4,096 (whose writes
-/// and fsync then cost half again as much).
+/// a few at 64 (sled splits a page at 16 records), against ~30 a batch at 4,096 (whose one
+/// million-entry run committed and fsynced more per entry than the runs at 64).
 pub(super) const SEGMENT_RECORDS: u32 = 64;
 
 /// Bits of a slot that count records; the rest is the segment.
@@ -104,8 +104,8 @@ pub(super) struct EntryIndex {
     /// [`COUNT_BITS`].
     slots: HashMap<u32, u32, BuildHasherDefault<IdHasher>>,
     /// Further (segment, count) pairs of a fingerprint, when records sharing it were stored in
-    /// other segments (two keys with one fingerprint, stored before and after a segment ended
-    /// in two batches open at once, or moved from the old layout). Nearly always empty.
+    /// other segments: two batches open at once, each given a new key with that fingerprint
+    /// before either committed, either side of a segment's end. Nearly always empty.
     more: HashMap<u32, Vec<(u32, u32)>>,
     /// The segment new records go to, and how many it has been given.
     current: u32,

@@ -322,8 +322,7 @@ impl Store {
     }
 
     fn entries(&self) -> std::sync::RwLockReadGuard<'_, EntryIndex> {
-        // Each change to it is one map operation: a panic elsewhere while it was held left it
-        // whole.
+        // Its methods do not panic midway: a panic elsewhere while it was held left it whole.
         self.entries.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -642,6 +641,9 @@ impl Store {
         // The segments' fingerprint lists lose the removed records after the records went: a
         // crash between the two leaves a list holding too much (a read that finds nothing),
         // never too little.
+        if forgotten.is_empty() {
+            return Ok(removed);
+        }
         forgotten.sort_unstable_by_key(|(_, segment)| *segment);
         let mut lists = sled::Batch::default();
         for chunk in forgotten.chunk_by(|a, b| a.1 == b.1) {
@@ -694,7 +696,6 @@ impl Store {
                 's' => "stories",
                 'f' => "entries",
                 'i' => "entry segments",
-                'e' => "entries in the layout before version 3 (moved on open)",
                 'u' => "url keys",
                 't' => "title keys",
                 'w' => "old near-duplicate keys (pruned hourly)",

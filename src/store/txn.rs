@@ -199,10 +199,10 @@ impl<'a> Txn<'a> {
         Ok(id)
     }
 
-    /// The key `entry` is stored under, in this batch or the store, if it is: read in each
-    /// segment the entry index names (nearly always none or one).
-    fn entry_key(&self, entry: &EntryKey) -> Result<Option<Vec<u8>>, StoreError> {
-        let fp = entries::fingerprint(entry.0.as_bytes());
+    /// The key `entry` (whose [`entries::fingerprint`] is `fp`) is stored under, in this batch
+    /// or the store, if it is: read in each segment the entry index names (nearly always none
+    /// or one).
+    fn entry_key(&self, entry: &EntryKey, fp: u32) -> Result<Option<Vec<u8>>, StoreError> {
         let mut segments = self.store.entries().segments(fp);
         segments.extend(
             self.entries_new
@@ -220,7 +220,7 @@ impl<'a> Txn<'a> {
     }
 
     pub fn entry_record(&self, key: &EntryKey) -> Result<Option<EntryRecord>, StoreError> {
-        match self.entry_key(key)? {
+        match self.entry_key(key, entries::fingerprint(key.0.as_bytes()))? {
             Some(at) => self.get_json(&at),
             None => Ok(None),
         }
@@ -228,10 +228,10 @@ impl<'a> Txn<'a> {
 
     /// Writes an entry's record: where it is, or if new, in the segment the entry index gives.
     pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) -> Result<(), StoreError> {
-        let at = match self.entry_key(key)? {
+        let fp = entries::fingerprint(key.0.as_bytes());
+        let at = match self.entry_key(key, fp)? {
             Some(at) => at,
             None => {
-                let fp = entries::fingerprint(key.0.as_bytes());
                 let segment = match self.entries_new.iter().find(|(f, _)| *f == fp) {
                     Some((_, segment)) => *segment,
                     None => self.store.entries().segment_for_new(fp),

@@ -121,6 +121,16 @@ pub async fn run<S: Future<Output = ()>>(
             }
         }
     }
+    shut_down(running, token, ingest.task).await
+}
+
+/// Stops in order: the pollers (no more batches), the server (finishing in-flight requests),
+/// then ingest, which stores what is queued and flushes.
+async fn shut_down(
+    running: Running,
+    token: CancellationToken,
+    ingest: JoinHandle<Result<(), StoreError>>,
+) -> Result<(), Failure> {
     systemd::stopping();
     tracing::info!("shutting down: stopping pollers, finishing requests, flushing the store");
     token.cancel();
@@ -133,7 +143,7 @@ pub async fn run<S: Future<Output = ()>>(
     pollers.stop().await;
     drop(live);
     server.stop().await;
-    finished(ingest.task).await
+    finished(ingest).await
 }
 
 /// The settings a reload can change, as `config` gives them.

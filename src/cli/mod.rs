@@ -2,6 +2,7 @@
 //! `-c/--config`.
 
 mod backup;
+mod demo;
 mod explain;
 mod import_opml;
 mod pairs;
@@ -190,7 +191,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 Ok(())
             }
             Command::Demo { listen, store } => {
-                crate::demo::run(listen, store, shutdown_signal()).await
+                demo::run(listen, store, shutdown_signal()).await
             }
             Command::Explain { story } => {
                 let config = Config::load(&cli.config)?;

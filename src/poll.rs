@@ -353,8 +353,8 @@ fn remember_move(next: &mut PollState, source: &Source, moved_to: Option<url::Ur
 }
 
 /// How long until `state` says the source is due. A stored next poll wins (it carries the
-/// publisher's hints and any backoff); a state from before schedules existed falls back to the
-/// interval after the last fetch.
+/// publisher's hints and any backoff); a state without one (a store written before poll states
+/// carried it) falls back to the interval after the last fetch.
 fn until_due(state: &PollState, interval: Duration, now: DateTime<Utc>) -> Duration {
     if let Some(next) = state.next_poll {
         return (next - now).to_std().unwrap_or_default();

@@ -190,9 +190,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 print_summary(&reports);
                 Ok(())
             }
-            Command::Demo { listen, store } => {
-                demo::run(listen, store, shutdown_signal()).await
-            }
+            Command::Demo { listen, store } => demo::run(listen, store, shutdown_signal()).await,
             Command::Explain { story } => {
                 let config = Config::load(&cli.config)?;
                 explain::run(&config, &story).await

@@ -3,7 +3,13 @@
 //! and re-renders the published feeds when anything changed.
 //!
 //! Why one writer: cross-source dedup is check-then-write across several indexes; serializing it
-//! here makes decisions deterministic and keeps sled transactions simple.
+//! here makes decisions deterministic and keeps sled transactions simple. Restoring a backup
+//! (`feedmerge import`) writes through here too ([`Restore`]), so no other code writes stories
+//! or keys.
+//!
+//! This file is the task's loop (group commit, answering the pollers); [`apply`] stores one
+//! poll, `publish` hands the rendered snapshot to the server, `upkeep` is the periodic work
+//! between batches (health, pruning).
 
 mod apply;
 mod publish;

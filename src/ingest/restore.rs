@@ -20,7 +20,7 @@ const BATCH: usize = 500;
 /// its real hash is recorded.
 const UNKNOWN_CONTENT: u64 = 0;
 
-/// Stories being restored into one store, written in batches of [`BATCH`].
+/// Stories being restored into one store, committed every `BATCH` stories.
 pub struct Restore<'a> {
     store: &'a Store,
     txn: Txn<'a>,

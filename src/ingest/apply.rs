@@ -78,32 +78,14 @@ fn apply_entry(
             apply_seen(txn, entry, id, now, done)
         }
         Decision::Join {
-            story: id,
+            story,
             layer,
             absorb,
             score,
             reason,
         } => {
-            let Some(mut story) = txn.story(id)? else {
-                return Ok(());
-            };
-            let old_published = story.published;
-            if let Some(other) = absorb.map(|o| txn.story(o)).transpose()?.flatten() {
-                txn.remove_story(&other, story.id);
-                merge(&mut story, other, now);
-                done.merged += 1;
-            }
-            done.joined_by.push(layer);
-            join(
-                &mut story,
-                Copy::of(entry, layer, score, reason),
-                entry,
-                now,
-            );
-            txn.update_story(old_published, &story)?;
-            record(txn, &Keys::of(entry), story.id, now, content_hash(entry))?;
-            done.joined += 1;
-            Ok(())
+            let copy = Copy::of(entry, layer, score, reason);
+            apply_join(txn, entry, copy, story, absorb, now, done)
         }
         Decision::New => {
             let story =
@@ -115,6 +97,34 @@ fn apply_entry(
             Ok(())
         }
     }
+}
+
+/// An entry is another copy of story `id`: it joins it (after `absorb`, a second story it
+/// showed to be the same one, is merged into it) and claims its keys for it.
+fn apply_join(
+    txn: &mut Txn<'_>,
+    entry: &Entry,
+    copy: Copy,
+    id: StoryId,
+    absorb: Option<StoryId>,
+    now: DateTime<Utc>,
+    done: &mut Ingested,
+) -> Result<(), StoreError> {
+    let Some(mut story) = txn.story(id)? else {
+        return Ok(());
+    };
+    let old_published = story.published;
+    if let Some(other) = absorb.map(|o| txn.story(o)).transpose()?.flatten() {
+        txn.remove_story(&other, story.id);
+        merge(&mut story, other, now);
+        done.merged += 1;
+    }
+    done.joined_by.push(copy.joined_by);
+    join(&mut story, copy, entry, now);
+    txn.update_story(old_published, &story)?;
+    record(txn, &Keys::of(entry), story.id, now, content_hash(entry))?;
+    done.joined += 1;
+    Ok(())
 }
 
 /// An entry already stored came again: if its text changed since, carry the edit over to its

@@ -76,7 +76,7 @@ pub async fn poll_once(
         last_fetch: Some(now),
         ..state.clone()
     };
-    let bounds = fetcher.schedule_limits();
+    let bounds = fetcher.wait_bounds();
     let fetched = fetch(fetcher, source, state, metrics).await;
     let read = read(fetched, source, &mut next, now).await;
     schedule(&mut next, state, source, &read, bounds, now);

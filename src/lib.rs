@@ -27,7 +27,6 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
-pub mod demo;
 pub mod exit;
 pub mod fetch;
 pub mod filter;

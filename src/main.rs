@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 /// jemalloc rather than glibc's malloc: a daemon that polls all day frees most of what each
-/// poll allocates, and glibc kept those pages (one arena per thread, rarely trimmed), so the
-/// resident set grew with every busy round. jemalloc hands unused pages back after a few
+/// poll allocates. glibc's malloc keeps those pages (one arena per thread, rarely trimmed), so
+/// the resident set grows with every busy round; jemalloc hands unused pages back after a few
 /// seconds.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

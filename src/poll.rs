@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -14,6 +15,7 @@ use crate::config::Source;
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::ingest::{Batch, Ingested};
 use crate::metrics::Metrics;
+use crate::model::Entry;
 use crate::normalize::normalize_feed;
 use crate::parse::{self, Recovery};
 use crate::schedule;
@@ -74,9 +76,29 @@ pub async fn poll_once(
         last_fetch: Some(now),
         ..state.clone()
     };
-    let mut hints = schedule::Hints::default();
-    let mut retry_after = None;
-    let limits = fetcher.schedule_limits();
+    let bounds = fetcher.wait_bounds();
+    let fetched = fetch(fetcher, source, state, metrics).await;
+    let read = read(fetched, source, &mut next, now).await;
+    schedule(&mut next, state, source, &read, bounds, now);
+    next.last_outcome = read.outcome.to_string();
+    let outcome = hand_to_ingest(batches, source, read.entries, &next, read.outcome).await;
+    log(source, &outcome);
+    metrics.count_poll(match outcome {
+        Outcome::Fresh { .. } => "fresh",
+        Outcome::NotModified => "not_modified",
+        Outcome::Failed(_) => "failed",
+    });
+    (outcome, next)
+}
+
+/// GETs the source (where it moved to, if it moved permanently) in its host's turn, and counts
+/// the time and bytes.
+async fn fetch(
+    fetcher: &Fetcher,
+    source: &Source,
+    state: &PollState,
+    metrics: &Metrics,
+) -> Result<Fetched, FetchError> {
     let turn = fetcher.host_turn(&source.url).await;
     let started = std::time::Instant::now();
     // A feed that moved permanently is fetched where it lives now.
@@ -95,16 +117,44 @@ pub async fn poll_once(
     if let Ok(Fetched::Fresh { body, .. }) = &fetched {
         metrics.fetched_bytes.inc_by(body.len() as u64);
     }
-    let (entries, mut outcome) = match fetched {
+    fetched
+}
+
+/// What a fetch came to before it is stored: the entries, and what scheduling the next poll
+/// needs to know.
+struct Read {
+    entries: Vec<Entry>,
+    outcome: Outcome,
+    /// What the publisher said about polling.
+    hints: schedule::Hints,
+    /// When the server asked to be tried again (`Retry-After`).
+    retry_after: Option<DateTime<Utc>>,
+}
+
+/// Reads a fetch's result: a fresh document is parsed and normalized (off the async threads),
+/// and what the response says about the feed (new validators, a permanent move, 410 Gone) goes
+/// into `next`.
+async fn read(
+    fetched: Result<Fetched, FetchError>,
+    source: &Source,
+    next: &mut PollState,
+    now: DateTime<Utc>,
+) -> Read {
+    let mut read = Read {
+        entries: Vec::new(),
+        outcome: Outcome::NotModified,
+        hints: schedule::Hints::default(),
+        retry_after: None,
+    };
+    match fetched {
         Ok(Fetched::NotModified {
             validators,
             fresh_for,
             moved_to,
         }) => {
-            remember_move(&mut next, source, moved_to);
+            remember_move(next, source, moved_to);
             next.validators = validators;
-            hints.fresh_for = fresh_for;
-            (Vec::new(), Outcome::NotModified)
+            read.hints.fresh_for = fresh_for;
         }
         Ok(Fetched::Fresh {
             body,
@@ -114,59 +164,78 @@ pub async fn poll_once(
             fresh_for,
             moved_to,
         }) => {
-            remember_move(&mut next, source, moved_to);
-            let source_for_parse = source.clone();
-            let parsed = tokio::task::spawn_blocking(move || {
-                parse::parse(&body, content_type.as_deref(), &final_url).map(|p| {
-                    let entries = normalize_feed(&p.feed, &source_for_parse, &final_url, now);
-                    {
-                        let hints = p.hints(&body);
-                        (entries, p.recoveries, hints)
-                    }
-                })
-            })
-            .await;
-            match parsed {
-                Ok(Ok((entries, recoveries, feed_hints))) => {
-                    hints = feed_hints;
-                    hints.fresh_for = fresh_for;
+            remember_move(next, source, moved_to);
+            match parse(body, content_type, final_url, source, now).await {
+                Ok((entries, recoveries, hints)) => {
+                    read.hints = hints;
+                    read.hints.fresh_for = fresh_for;
                     next.validators = validators;
-                    let n = entries.len();
-                    (
-                        entries,
-                        Outcome::Fresh {
-                            entries: n,
-                            recoveries,
-                            stored: Ingested::default(),
-                        },
-                    )
+                    read.outcome = Outcome::Fresh {
+                        entries: entries.len(),
+                        recoveries,
+                        stored: Ingested::default(),
+                    };
+                    read.entries = entries;
                 }
-                Ok(Err(e)) => (Vec::new(), Outcome::Failed(e.to_string())),
-                Err(e) => (Vec::new(), Outcome::Failed(format!("parser crashed: {e}"))),
+                Err(reason) => read.outcome = Outcome::Failed(reason),
             }
         }
         Err(e) => {
-            if let FetchError::Status {
-                code,
-                retry_after: after,
-            } = &e
-            {
-                retry_after = *after;
+            if let FetchError::Status { code, retry_after } = &e {
+                read.retry_after = *retry_after;
                 next.gone = *code == 410;
             }
-            (Vec::new(), Outcome::Failed(e.to_string()))
+            read.outcome = Outcome::Failed(e.to_string());
         }
-    };
+    }
+    read
+}
+
+/// Parses and normalizes a fresh document on a blocking thread. The error says why it could
+/// not be read.
+async fn parse(
+    body: Bytes,
+    content_type: Option<String>,
+    final_url: url::Url,
+    source: &Source,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Entry>, Vec<Recovery>, schedule::Hints), String> {
+    let source = source.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse::parse(&body, content_type.as_deref(), &final_url).map(|p| {
+            let entries = normalize_feed(&p.feed, &source, &final_url, now);
+            let hints = p.hints(&body);
+            (entries, p.recoveries, hints)
+        })
+    })
+    .await;
+    match parsed {
+        Ok(Ok(read)) => Ok(read),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("parser crashed: {e}")),
+    }
+}
+
+/// Sets when to poll next: after a success, the interval as the publisher's hints lengthen it;
+/// after a failure, backing off (or when the server asked).
+fn schedule(
+    next: &mut PollState,
+    state: &PollState,
+    source: &Source,
+    read: &Read,
+    bounds: schedule::WaitBounds,
+    now: DateTime<Utc>,
+) {
     let interval = chrono::Duration::from_std(source.interval).unwrap_or(chrono::Duration::MAX);
     let seed = jitter_seed(source, now);
-    match &outcome {
+    match &read.outcome {
         Outcome::Failed(_) => {
             next.consecutive_failures = state.consecutive_failures + 1;
             next.next_poll = Some(schedule::after_failure(
                 interval,
                 next.consecutive_failures,
-                retry_after,
-                limits,
+                read.retry_after,
+                bounds,
                 now,
                 seed,
             ));
@@ -175,10 +244,26 @@ pub async fn poll_once(
             next.consecutive_failures = 0;
             next.last_success = Some(now);
             next.gone = false;
-            next.next_poll = Some(schedule::after_success(interval, &hints, limits, now, seed));
+            next.next_poll = Some(schedule::after_success(
+                interval,
+                &read.hints,
+                bounds,
+                now,
+                seed,
+            ));
         }
     }
-    next.last_outcome = outcome.to_string();
+}
+
+/// Sends the entries and the new poll state to ingest and waits until they are stored. Returns
+/// the outcome with what was stored, or the failure if they were not.
+async fn hand_to_ingest(
+    batches: &mpsc::Sender<Batch>,
+    source: &Source,
+    entries: Vec<Entry>,
+    next: &PollState,
+    mut outcome: Outcome,
+) -> Outcome {
     let (reply, stored) = oneshot::channel();
     let batch = Batch {
         source_name: source.name.clone(),
@@ -188,25 +273,18 @@ pub async fn poll_once(
         reply: Some(reply),
     };
     if batches.send(batch).await.is_err() {
-        outcome = Outcome::Failed("the store is shutting down".into());
-    } else {
-        match stored.await {
-            Ok(Ok(done)) => {
-                if let Outcome::Fresh { stored, .. } = &mut outcome {
-                    *stored = done;
-                }
-            }
-            Ok(Err(e)) => outcome = Outcome::Failed(format!("could not store the entries: {e}")),
-            Err(_) => outcome = Outcome::Failed("the store is shutting down".into()),
-        }
+        return Outcome::Failed("the store is shutting down".into());
     }
-    log(source, &outcome);
-    metrics.count_poll(match outcome {
-        Outcome::Fresh { .. } => "fresh",
-        Outcome::NotModified => "not_modified",
-        Outcome::Failed(_) => "failed",
-    });
-    (outcome, next)
+    match stored.await {
+        Ok(Ok(done)) => {
+            if let Outcome::Fresh { stored, .. } = &mut outcome {
+                *stored = done;
+            }
+            outcome
+        }
+        Ok(Err(e)) => Outcome::Failed(format!("could not store the entries: {e}")),
+        Err(_) => Outcome::Failed("the store is shutting down".into()),
+    }
 }
 
 fn log(source: &Source, outcome: &Outcome) {
@@ -275,8 +353,8 @@ fn remember_move(next: &mut PollState, source: &Source, moved_to: Option<url::Ur
 }
 
 /// How long until `state` says the source is due. A stored next poll wins (it carries the
-/// publisher's hints and any backoff); a state from before schedules existed falls back to the
-/// interval after the last fetch.
+/// publisher's hints and any backoff); a state without one (a store written before poll states
+/// carried it) falls back to the interval after the last fetch.
 fn until_due(state: &PollState, interval: Duration, now: DateTime<Utc>) -> Duration {
     if let Some(next) = state.next_poll {
         return (next - now).to_std().unwrap_or_default();

@@ -18,9 +18,10 @@ pub struct Hints {
     pub skip_days: Vec<u32>,
 }
 
-/// Limits from `[poll]`.
+/// The shortest wait between two polls of a source and the longest a backoff may reach, from
+/// `[poll] min_interval` and `backoff_cap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct WaitBounds {
     pub min_interval: Duration,
     pub backoff_cap: Duration,
 }
@@ -35,7 +36,7 @@ fn jitter(d: Duration, seed: u64) -> Duration {
 pub fn after_success(
     interval: Duration,
     hints: &Hints,
-    limits: Limits,
+    bounds: WaitBounds,
     now: DateTime<Utc>,
     seed: u64,
 ) -> DateTime<Utc> {
@@ -44,8 +45,8 @@ pub fn after_success(
         .flatten()
         .max()
         .unwrap_or(interval)
-        .max(limits.min_interval);
-    let mut next = now + jitter(wait, seed).max(limits.min_interval);
+        .max(bounds.min_interval);
+    let mut next = now + jitter(wait, seed).max(bounds.min_interval);
     // At most a week of skipped hours: a publisher that skips every hour is ignored.
     for _ in 0..(24 * 7) {
         let skipped = hints.skip_hours.contains(&next.hour())
@@ -66,19 +67,19 @@ pub fn after_failure(
     interval: Duration,
     failures: u32,
     retry_after: Option<DateTime<Utc>>,
-    limits: Limits,
+    bounds: WaitBounds,
     now: DateTime<Utc>,
     seed: u64,
 ) -> DateTime<Utc> {
-    let earliest = now + limits.min_interval;
+    let earliest = now + bounds.min_interval;
     if let Some(at) = retry_after {
-        return at.max(earliest).min(now + limits.backoff_cap);
+        return at.max(earliest).min(now + bounds.backoff_cap);
     }
     let factor = 2i32.saturating_pow(failures.saturating_sub(1).min(20));
     let wait = interval
         .checked_mul(factor)
-        .unwrap_or(limits.backoff_cap)
-        .min(limits.backoff_cap);
+        .unwrap_or(bounds.backoff_cap)
+        .min(bounds.backoff_cap);
     (now + jitter(wait, seed)).max(earliest)
 }
 
@@ -86,7 +87,7 @@ pub fn after_failure(
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits {
+    const BOUNDS: WaitBounds = WaitBounds {
         min_interval: Duration::seconds(60),
         backoff_cap: Duration::hours(24),
     };
@@ -101,27 +102,27 @@ mod tests {
         let fifteen = Duration::minutes(15);
         let none = Hints::default();
         assert_eq!(
-            after_success(fifteen, &none, LIMITS, at(10), 100),
+            after_success(fifteen, &none, BOUNDS, at(10), 100),
             at(10) + fifteen
         );
         let hour = Hints {
             fresh_for: Some(Duration::hours(1)),
             ..Hints::default()
         };
-        assert_eq!(after_success(fifteen, &hour, LIMITS, at(10), 100), at(11));
+        assert_eq!(after_success(fifteen, &hour, BOUNDS, at(10), 100), at(11));
         let short = Hints {
             update_every: Some(Duration::minutes(1)),
             ..Hints::default()
         };
         assert_eq!(
-            after_success(fifteen, &short, LIMITS, at(10), 100),
+            after_success(fifteen, &short, BOUNDS, at(10), 100),
             at(10) + fifteen
         );
         assert_eq!(
-            after_success(Duration::seconds(5), &none, LIMITS, at(10), 100),
+            after_success(Duration::seconds(5), &none, BOUNDS, at(10), 100),
             at(10) + Duration::seconds(60)
         );
-        let jittered = after_success(fifteen, &none, LIMITS, at(10), 0);
+        let jittered = after_success(fifteen, &none, BOUNDS, at(10), 0);
         assert_eq!(jittered, at(10) + Duration::seconds(810), "-10%");
     }
 
@@ -132,33 +133,33 @@ mod tests {
             ..Hints::default()
         };
         assert_eq!(
-            after_success(Duration::hours(1), &hints, LIMITS, at(10), 100),
+            after_success(Duration::hours(1), &hints, BOUNDS, at(10), 100),
             at(13)
         );
         let sunday_off = Hints {
             skip_days: vec![0],
             ..Hints::default()
         }; // Monday
-        let next = after_success(Duration::hours(1), &sunday_off, LIMITS, at(10), 100);
+        let next = after_success(Duration::hours(1), &sunday_off, BOUNDS, at(10), 100);
         assert_eq!(next.weekday().num_days_from_monday(), 1);
     }
 
     #[test]
     fn failures_back_off_exponentially_to_the_cap_or_as_told() {
         let i = Duration::minutes(15);
-        assert_eq!(after_failure(i, 1, None, LIMITS, at(10), 100), at(10) + i);
+        assert_eq!(after_failure(i, 1, None, BOUNDS, at(10), 100), at(10) + i);
         assert_eq!(
-            after_failure(i, 3, None, LIMITS, at(10), 100),
+            after_failure(i, 3, None, BOUNDS, at(10), 100),
             at(10) + i * 4
         );
         assert_eq!(
-            after_failure(i, 30, None, LIMITS, at(10), 100),
+            after_failure(i, 30, None, BOUNDS, at(10), 100),
             at(10) + Duration::hours(24)
         );
         let told = at(12);
-        assert_eq!(after_failure(i, 1, Some(told), LIMITS, at(10), 100), told);
+        assert_eq!(after_failure(i, 1, Some(told), BOUNDS, at(10), 100), told);
         assert_eq!(
-            after_failure(i, 1, Some(at(10)), LIMITS, at(10), 100),
+            after_failure(i, 1, Some(at(10)), BOUNDS, at(10), 100),
             at(10) + Duration::seconds(60)
         );
     }

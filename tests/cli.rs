@@ -226,7 +226,7 @@ fn explain_shows_a_story_its_copies_and_why_each_joined() {
 fn preview_shows_what_the_daemon_would_read_without_storing_anything() {
     let file = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/demo/feeds/metro-bulletin.xml"
+        "/src/cli/demo/feeds/metro-bulletin.xml"
     );
     let (code, out, err) = run_cli(&["-c", "/nonexistent.toml", "preview", file]);
     assert_eq!(code, 0, "{err}");

@@ -8,7 +8,7 @@ use crate::support::process::Daemon;
 #[test]
 fn the_demo_publishes_each_story_once_with_all_its_sources() {
     let expected: serde_json::Value =
-        serde_json::from_str(include_str!("../src/demo/feeds/expected.json")).unwrap();
+        serde_json::from_str(include_str!("../src/cli/demo/feeds/expected.json")).unwrap();
     let daemon = Daemon::spawn(&["demo", "--listen", "127.0.0.1:0"]);
     daemon.wait_log_count("polled:", 5);
     let (status, _, body) = get(&daemon.url("feed.xml"), &[]).unwrap();

@@ -7,11 +7,10 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::daemon::open_store_with;
-use crate::dedup::{self, Signature};
 use crate::exit::Failure;
+use crate::ingest::Restore;
 use crate::model::Story;
-use crate::normalize::{title, url_key};
-use crate::store::{EntryRecord, Store};
+use crate::store::Store;
 
 fn other(e: impl std::fmt::Display) -> Failure {
     Failure::Other(anyhow::anyhow!("{e}"))
@@ -43,74 +42,33 @@ pub async fn import(config: &Config, file: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Reads `file` line by line into the store through ingest's [`Restore`], which writes each
+/// story with its keys.
 fn import_file(store: &Store, file: &Path) -> Result<(usize, usize), Failure> {
     let input = std::fs::File::open(file)
         .map_err(|e| other(format!("cannot read {}: {e}", file.display())))?;
-    let (mut added, mut present) = (0, 0);
-    let mut txn = store.begin();
+    let mut restore = Restore::new(store);
     for (i, line) in std::io::BufReader::new(input).lines().enumerate() {
         let line = line.map_err(|e| other(format!("{}: {e}", file.display())))?;
         if line.trim().is_empty() {
             continue;
         }
-        let mut story: Story = serde_json::from_str(&line).map_err(|e| {
+        let story: Story = serde_json::from_str(&line).map_err(|e| {
             other(format!(
                 "{}:{}: not a story exported by feedmerge: {e}",
                 file.display(),
                 i + 1
             ))
         })?;
-        if txn
-            .story(story.id)
-            .map_err(|e| Failure::Store(e.to_string()))?
-            .is_some()
-        {
-            present += 1;
-            continue;
-        }
-        restore(&mut txn, &mut story).map_err(|e| Failure::Store(e.to_string()))?;
-        added += 1;
-        if added % 500 == 0 {
-            txn.commit().map_err(|e| Failure::Store(e.to_string()))?;
-            txn = store.begin();
-        }
+        restore
+            .add(story)
+            .map_err(|e| Failure::Store(e.to_string()))?;
     }
-    txn.commit().map_err(|e| Failure::Store(e.to_string()))?;
-    store.flush().map_err(|e| Failure::Store(e.to_string()))?;
+    let (added, present) = (restore.added, restore.present);
+    restore
+        .finish()
+        .map_err(|e| Failure::Store(e.to_string()))?;
     Ok((added, present))
-}
-
-/// Writes an exported story back with every key that finds it. The signature is not exported;
-/// the leading copy's text gives it back.
-fn restore(
-    txn: &mut crate::store::Txn<'_>,
-    story: &mut Story,
-) -> Result<(), crate::store::StoreError> {
-    story.signature = Signature::of(&story.title, story.summary.as_deref());
-    // The sketch written with the story is what the near-duplicate index is built from.
-    txn.insert_story(story)?;
-    for copy in &story.copies {
-        txn.insert_entry(
-            &copy.entry,
-            &EntryRecord {
-                story: story.id,
-                first_seen: story.updated,
-                fingerprint: 0,
-            },
-        )?;
-        let key = copy
-            .link
-            .as_deref()
-            .and_then(|l| url::Url::parse(l).ok())
-            .and_then(|u| url_key(&u));
-        if let Some(u) = key {
-            txn.claim_url(&u, story.id)?;
-        }
-        if let Some(t) = title::title_key(&copy.title, &[copy.source.as_str()]) {
-            txn.claim_title(&t, dedup::day(copy.published), story.id)?;
-        }
-    }
-    Ok(())
 }
 
 pub async fn stats(config: &Config) -> Result<(), Failure> {

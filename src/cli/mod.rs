@@ -2,6 +2,7 @@
 //! `-c/--config`.
 
 mod backup;
+mod demo;
 mod explain;
 mod import_opml;
 mod pairs;
@@ -189,9 +190,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 print_summary(&reports);
                 Ok(())
             }
-            Command::Demo { listen, store } => {
-                crate::demo::run(listen, store, shutdown_signal()).await
-            }
+            Command::Demo { listen, store } => demo::run(listen, store, shutdown_signal()).await,
             Command::Explain { story } => {
                 let config = Config::load(&cli.config)?;
                 explain::run(&config, &story).await

@@ -150,9 +150,9 @@ impl Fetcher {
     }
 
     /// `[poll] min_interval` and `backoff_cap`, for the scheduler.
-    pub fn schedule_limits(&self) -> crate::schedule::Limits {
+    pub fn wait_bounds(&self) -> crate::schedule::WaitBounds {
         let d = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-        crate::schedule::Limits {
+        crate::schedule::WaitBounds {
             min_interval: d(self.limits.min_interval),
             backoff_cap: d(self.limits.backoff_cap),
         }

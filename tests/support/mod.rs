@@ -75,7 +75,8 @@ pub fn rss_titles(xml: &str) -> Vec<String> {
         .collect()
 }
 
-/// Path of the shared corpora, beside the checkout.
+/// Path of the vendored conformance corpora (`tests/corpora/`, each set with its licence and a
+/// `SOURCE.txt`): inside the repository, so a fresh clone runs every test with nothing beside it.
 pub fn corpora() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora")
 }

@@ -2,7 +2,8 @@
 
 use crate::feeds::rss;
 use crate::support::origin::Origin;
-use crate::support::process::{run_cli, write_config};
+use crate::support::process::run_cli;
+use crate::support::scenario::Scenario;
 
 #[test]
 fn check_accepts_the_example_config() {
@@ -105,31 +106,19 @@ fn a_missing_config_file_says_so() {
 
 #[test]
 fn once_prints_a_summary_naming_failed_sources_and_exits_0() {
-    let origin = Origin::start();
-    origin.feed(
-        "ok.xml",
-        rss(
+    let s = Scenario::new()
+        .rss(
             "Ok",
+            "ok.xml",
             &[(
                 "o1",
                 "Bridge reopens to traffic after two years of repairs",
                 "https://ok.example/bridge",
                 "2025-11-26T08:00:00Z",
             )],
-        ),
-        "application/rss+xml",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &[
-            ("Ok", origin.url("ok.xml")),
-            ("Missing", origin.url("missing.xml")),
-        ],
-        "15m",
-        "",
-    );
-    let (code, out, err) = run_cli(&["-c", config.to_str().unwrap(), "once"]);
+        )
+        .source("Missing", "missing.xml");
+    let (code, out, err) = s.once();
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("ok        Ok: 1 entries: 1 new stories"),
@@ -148,11 +137,10 @@ fn once_prints_a_summary_naming_failed_sources_and_exits_0() {
 
 #[test]
 fn an_unusable_store_path_is_one_clear_line_with_its_own_exit_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let blocker = dir.path().join("store");
+    let s = Scenario::new();
+    let blocker = s.dir().join("store");
     std::fs::write(&blocker, "a file where the store directory should be").unwrap();
-    let config = write_config(dir.path(), &[], "15m", "");
-    let (code, _, err) = run_cli(&["-c", config.to_str().unwrap(), "once"]);
+    let (code, _, err) = s.once();
     assert_eq!(code, 74, "{err}");
     assert!(
         err.contains(&format!("cannot open the store {}", blocker.display())),
@@ -163,43 +151,29 @@ fn an_unusable_store_path_is_one_clear_line_with_its_own_exit_code() {
 
 #[test]
 fn explain_shows_a_story_its_copies_and_why_each_joined() {
-    let origin = Origin::start();
-    origin.feed(
-        "a.xml",
-        rss(
+    let s = Scenario::new()
+        .rss(
             "A",
+            "a.xml",
             &[(
                 "a1",
                 "Volcano erupts on remote island forcing thousands to flee",
                 "https://a.example/volcano?utm_source=rss",
                 "2025-11-26T08:00:00Z",
             )],
-        ),
-        "application/rss+xml",
-    );
-    origin.feed(
-        "b.xml",
-        rss(
+        )
+        .rss(
             "B",
+            "b.xml",
             &[(
                 "b1",
                 "Thousands flee as volcano erupts on remote island",
                 "https://b.example/eruption",
                 "2025-11-26T09:00:00Z",
             )],
-        ),
-        "application/rss+xml",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &[("A", origin.url("a.xml")), ("B", origin.url("b.xml"))],
-        "15m",
-        "",
-    );
-    let c = config.to_str().unwrap();
-    assert_eq!(run_cli(&["-c", c, "once"]).0, 0);
-    let (code, out, err) = run_cli(&["-c", c, "explain", "https://a.example/volcano"]);
+        );
+    assert_eq!(s.once().0, 0);
+    let (code, out, err) = s.cli(&["explain", "https://a.example/volcano"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("Volcano erupts on remote island forcing thousands to flee"),
@@ -210,13 +184,13 @@ fn explain_shows_a_story_its_copies_and_why_each_joined() {
     assert!(out.contains("all guards pass"), "{out}");
     // By id too, and an unknown link is a clear error.
     let id = out.split_whitespace().nth(1).unwrap().to_string();
-    let (code, by_id, _) = run_cli(&["-c", c, "explain", &id]);
+    let (code, by_id, _) = s.cli(&["explain", &id]);
     assert_eq!((code, by_id), (0, out));
-    let (code, _, err) = run_cli(&["-c", c, "explain", "https://nowhere.example/x"]);
+    let (code, _, err) = s.cli(&["explain", "https://nowhere.example/x"]);
     assert_ne!(code, 0);
     assert!(err.contains("no stored story"), "{err}");
     // The export has the same story.
-    let (code, export, _) = run_cli(&["-c", c, "export"]);
+    let (code, export, _) = s.cli(&["export"]);
     assert_eq!(code, 0);
     assert_eq!(export.lines().count(), 1);
     assert!(export.contains("\"joined_by\":\"near\""), "{export}");
@@ -265,33 +239,20 @@ fn preview_shows_what_the_daemon_would_read_without_storing_anything() {
 
 #[test]
 fn status_reports_each_source() {
-    let origin = Origin::start();
-    origin.feed(
-        "ok.xml",
-        rss(
+    let s = Scenario::new()
+        .rss(
             "Ok",
+            "ok.xml",
             &[(
                 "o1",
                 "New cycle lanes open along the river embankment",
                 "https://ok.example/lanes",
                 "2025-11-26T08:00:00Z",
             )],
-        ),
-        "application/rss+xml",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &[
-            ("Ok", origin.url("ok.xml")),
-            ("Gone", origin.url("gone.xml")),
-        ],
-        "15m",
-        "",
-    );
-    let c = config.to_str().unwrap();
-    assert_eq!(run_cli(&["-c", c, "once"]).0, 0);
-    let (code, out, err) = run_cli(&["-c", c, "status", "--json"]);
+        )
+        .source("Gone", "gone.xml");
+    assert_eq!(s.once().0, 0);
+    let (code, out, err) = s.cli(&["status", "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["name"], "Ok");
@@ -301,6 +262,6 @@ fn status_reports_each_source() {
     assert_eq!(v[0]["conditional_get"], true);
     assert_eq!(v[1]["ok"], false);
     assert_eq!(v[1]["last_outcome"], "HTTP status 404");
-    let (_, table, _) = run_cli(&["-c", c, "status"]);
+    let (_, table, _) = s.cli(&["status"]);
     assert!(table.contains("FAILING Gone"), "{table}");
 }

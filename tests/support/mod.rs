@@ -5,6 +5,7 @@
 
 pub mod origin;
 pub mod process;
+pub mod scenario;
 pub mod tools;
 
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 use crate::feeds::rss;
 use crate::support::origin::Origin;
 use crate::support::process::run_cli;
-use crate::support::scenario::Scenario;
+use crate::support::scenario::{ConfigFile, Scenario};
 
 #[test]
 fn check_accepts_the_example_config() {
@@ -15,83 +15,48 @@ fn check_accepts_the_example_config() {
 
 #[test]
 fn check_lists_every_problem_with_file_line_and_column_and_exits_78() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        "[poll]\ninterval = \"often\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n",
-    )
-    .unwrap();
-    let p = path.display().to_string();
-    let (code, _, err) = run_cli(&["-c", &p, "check"]);
-    assert_eq!(code, 78, "{err}");
-    assert!(
-        err.contains(&format!(
-            "{p}:2:12: `interval = \"often\"` is not a duration"
-        )),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!("{p}:9:8: duplicate source name \"A\"")),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!(
-            "{p}:10:7: duplicate source url https://a.example/feed"
-        )),
-        "{err}"
-    );
+    ConfigFile::new("bad.toml")
+        .write("[poll]\ninterval = \"often\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n")
+        .expect(
+            &["check"],
+            78,
+            &[
+                "{p}:2:12: `interval = \"often\"` is not a duration",
+                "{p}:9:8: duplicate source name \"A\"",
+                "{p}:10:7: duplicate source url https://a.example/feed",
+            ],
+        );
 }
 
 #[test]
 fn an_invalid_websub_hub_is_pinpointed_by_check() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hub.toml");
-    let p = path.display().to_string();
+    let file = ConfigFile::new("hub.toml");
     let source = "\n[[source]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n";
     for (hub, why) in [
         ("hub.example/publish", "is not a valid URL"),
         ("ftp://hub.example/", "uses the scheme `ftp:`"),
         ("http://", "is not a valid URL"),
     ] {
-        std::fs::write(
-            &path,
-            format!("[publish]\nwebsub_hub = \"{hub}\"\n{source}"),
-        )
-        .unwrap();
-        let (code, _, err) = run_cli(&["-c", &p, "check"]);
-        assert_eq!(code, 78, "{hub}: {err}");
-        assert!(
-            err.contains(&format!("{p}:2:14: `websub_hub`: \"{hub}\" {why}")),
-            "{hub}: {err}"
-        );
+        file.write(&format!("[publish]\nwebsub_hub = \"{hub}\"\n{source}"))
+            .expect(
+                &["check"],
+                78,
+                &[&format!("{{p}}:2:14: `websub_hub`: \"{hub}\" {why}")],
+            );
     }
-    std::fs::write(
-        &path,
-        format!("[publish]\nwebsub_hub = \"https://hub.example/\"\n{source}"),
-    )
-    .unwrap();
-    let (code, out, err) = run_cli(&["-c", &p, "check"]);
-    assert_eq!(code, 0, "{out}{err}");
+    file.write(&format!(
+        "[publish]\nwebsub_hub = \"https://hub.example/\"\n{source}"
+    ))
+    .expect(&["check"], 0, &[]);
 }
 
 #[test]
 fn unknown_keys_and_syntax_errors_are_pinpointed_and_run_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("typo.toml");
-    std::fs::write(&path, "[feed]\ntitle = \"x\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nintervall = \"5m\"\n").unwrap();
-    let p = path.display().to_string();
-    let (code, _, err) = run_cli(&["-c", &p, "run"]);
-    assert_eq!(code, 78, "{err}");
-    assert!(
-        err.contains(&format!("{p}:7:1: unknown field `intervall`")),
-        "{err}"
-    );
-
-    std::fs::write(&path, "[feed\ntitle = \"x\"\n").unwrap();
-    let (code, _, err) = run_cli(&["-c", &p, "check"]);
-    assert_eq!(code, 78, "{err}");
-    assert!(err.contains(&format!("{p}:1:")), "{err}");
+    let file = ConfigFile::new("typo.toml");
+    file.write("[feed]\ntitle = \"x\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nintervall = \"5m\"\n")
+        .expect(&["run"], 78, &["{p}:7:1: unknown field `intervall`"]);
+    file.write("[feed\ntitle = \"x\"\n")
+        .expect(&["check"], 78, &["{p}:1:"]);
 }
 
 #[test]

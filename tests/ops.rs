@@ -6,18 +6,18 @@ use std::time::Duration;
 use crate::feeds::rss;
 use crate::support::process::{run_cli, write_config, Daemon};
 use crate::support::scenario::{free_port, Scenario};
-use crate::support::{get, rss_guids, rss_titles, wait_for};
+use crate::support::{get, rss_guids, rss_titles, sorted_titles, wait_for};
 
-fn titles(daemon: &Daemon) -> Vec<String> {
-    let (_, _, body) = get(&daemon.url("feed.xml"), &[]).expect("feed");
-    let mut t = rss_titles(&String::from_utf8(body).expect("utf-8"));
-    t.sort();
-    t
+/// Whether `feedmerge stats` printed `name` with the count `n`.
+fn has_stat(stats: &str, name: &str, n: usize) -> bool {
+    stats
+        .lines()
+        .any(|l| l.starts_with(name) && l.contains(&format!(" {n} ")))
 }
 
 fn wait_titles(daemon: &Daemon, n: usize) -> Vec<String> {
     wait_for(&format!("{n} stories"), Duration::from_secs(30), || {
-        let t = titles(daemon);
+        let t = sorted_titles(daemon);
         (t.len() == n).then_some(t)
     })
 }
@@ -102,7 +102,7 @@ fn sighup_and_file_edits_reload_sources_and_a_bad_edit_keeps_the_old_config() {
         before,
         "a removed source is not polled"
     );
-    assert_eq!(titles(&daemon).len(), 2, "nothing stored is lost");
+    assert_eq!(sorted_titles(&daemon).len(), 2, "nothing stored is lost");
 }
 
 #[test]
@@ -150,12 +150,7 @@ fn retention_prunes_the_oldest_stories_beyond_max_stories() {
         .config("[feed]\nmax_items = 1000\n");
     assert_eq!(s.once().0, 0);
     let (_, stats, _) = s.cli(&["stats"]);
-    assert!(
-        stats
-            .lines()
-            .any(|l| l.starts_with("stories") && l.contains(" 130 ")),
-        "{stats}"
-    );
+    assert!(has_stat(&stats, "stories", 130), "{stats}");
 
     let text = std::fs::read_to_string(s.config_path())
         .unwrap()
@@ -171,18 +166,8 @@ fn retention_prunes_the_oldest_stories_beyond_max_stories() {
     );
     drop(daemon);
     let (_, stats, _) = s.cli(&["stats"]);
-    assert!(
-        stats
-            .lines()
-            .any(|l| l.starts_with("stories") && l.contains(" 100 ")),
-        "{stats}"
-    );
-    assert!(
-        stats
-            .lines()
-            .any(|l| l.starts_with("entries") && l.contains(" 100 ")),
-        "{stats}"
-    );
+    assert!(has_stat(&stats, "stories", 100), "{stats}");
+    assert!(has_stat(&stats, "entries", 100), "{stats}");
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! Filters, `min_sources`, per-source fetch options and secrets, through the real binary.
 
-use crate::support::process::run_cli;
-use crate::support::scenario::Scenario;
-use crate::support::{get, rss_titles, wait_for};
+use crate::support::scenario::{ConfigFile, Scenario};
+use crate::support::{get, rss_titles, sorted_titles, wait_for};
 
 /// RSS with categories, authors, summaries and content per item:
 /// (guid, title, link, category, author, summary, content).
@@ -150,11 +149,8 @@ filter = [
 
     let daemon = s.run();
     daemon.wait_log_count("polled:", 2);
-    let (_, _, body) = get(&daemon.url("feed.xml"), &[]).unwrap();
-    let mut titles = rss_titles(&String::from_utf8(body).unwrap());
-    titles.sort();
     assert_eq!(
-        titles,
+        sorted_titles(&daemon),
         vec![
             "Russia announces new cabinet after reshuffle",
             "Ukraine and Russia resume grain corridor talks",
@@ -250,27 +246,17 @@ fn min_sources_publishes_only_stories_enough_sources_carried() {
 
 #[test]
 fn an_invalid_regex_or_missing_secret_is_a_config_error_with_its_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(
-        &path,
-        "[[filter]]\naction = \"drop\"\npattern = \"(unclosed\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\npassword = { env = \"FEEDMERGE_TEST_NOT_SET\" }\nusername = \"u\"\nheaders = { \"X-Key\" = { file = \"/nonexistent/key\" } }\n",
-    )
-    .unwrap();
-    let p = path.display().to_string();
-    let (code, _, err) = run_cli(&["-c", &p, "check"]);
-    assert_eq!(code, 78, "{err}");
-    assert!(
-        err.contains(&format!(
-            "{p}:3:11: `pattern` is not a valid regular expression"
-        )),
-        "{err}"
-    );
-    assert!(err.contains(&format!("{p}:8:12: source \"A\" password: the environment variable FEEDMERGE_TEST_NOT_SET is not set")), "{err}");
-    assert!(
-        err.contains("cannot read the secret file /nonexistent/key"),
-        "{err}"
-    );
+    ConfigFile::new("f.toml")
+        .write("[[filter]]\naction = \"drop\"\npattern = \"(unclosed\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\npassword = { env = \"FEEDMERGE_TEST_NOT_SET\" }\nusername = \"u\"\nheaders = { \"X-Key\" = { file = \"/nonexistent/key\" } }\n")
+        .expect(
+            &["check"],
+            78,
+            &[
+                "{p}:3:11: `pattern` is not a valid regular expression",
+                "{p}:8:12: source \"A\" password: the environment variable FEEDMERGE_TEST_NOT_SET is not set",
+                "cannot read the secret file /nonexistent/key",
+            ],
+        );
 }
 
 #[test]

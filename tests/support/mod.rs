@@ -66,6 +66,14 @@ pub fn rss_guids(xml: &str) -> Vec<String> {
         .collect()
 }
 
+/// The titles of the daemon's merged feed (`/feed.xml`), sorted.
+pub fn sorted_titles(daemon: &process::Daemon) -> Vec<String> {
+    let (_, _, body) = get(&daemon.url("feed.xml"), &[]).expect("feed");
+    let mut t = rss_titles(&String::from_utf8(body).expect("utf-8"));
+    t.sort();
+    t
+}
+
 /// Item titles of an RSS document, in order.
 pub fn rss_titles(xml: &str) -> Vec<String> {
     let channel = rss::Channel::read_from(xml.as_bytes()).expect("our RSS output parses");

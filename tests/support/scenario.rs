@@ -175,3 +175,43 @@ pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// A config file written by hand in a temp dir, for what `check` and `run` say about it.
+pub struct ConfigFile {
+    _dir: tempfile::TempDir,
+    path: String,
+}
+
+impl ConfigFile {
+    /// `name` in a new temp dir, not written yet.
+    pub fn new(name: &str) -> ConfigFile {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name).display().to_string();
+        ConfigFile { _dir: dir, path }
+    }
+
+    /// The path, as `check` prints it at the start of each problem.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Replaces the file's text.
+    pub fn write(&self, text: &str) -> &ConfigFile {
+        std::fs::write(&self.path, text).expect("write config");
+        self
+    }
+
+    /// `feedmerge -c FILE ARGS…`: asserts the exit `code` and that stderr contains each of
+    /// `expected`, where `{p}` stands for the file's path. Returns (stdout, stderr).
+    pub fn expect(&self, args: &[&str], code: i32, expected: &[&str]) -> (String, String) {
+        let mut all = vec!["-c", self.path()];
+        all.extend_from_slice(args);
+        let (got, out, err) = run_cli(&all);
+        assert_eq!(got, code, "{out}{err}");
+        for line in expected {
+            let line = line.replace("{p}", self.path());
+            assert!(err.contains(&line), "no {line:?} in:\n{err}");
+        }
+        (out, err)
+    }
+}

@@ -66,6 +66,14 @@ pub fn rss_guids(xml: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `text` contains each of `needles`.
+#[track_caller]
+pub fn assert_contains(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+}
+
 /// The titles of the daemon's merged feed (`/feed.xml`), sorted.
 pub fn sorted_titles(daemon: &process::Daemon) -> Vec<String> {
     let (_, _, body) = get(&daemon.url("feed.xml"), &[]).expect("feed");

@@ -1,5 +1,5 @@
-//! Every document of the shared conformance corpora goes through parse + normalize without a
-//! panic, and the well-formed ones that hold items yield entries.
+//! Every document of the vendored conformance corpora (`tests/corpora/`) goes through parse +
+//! normalize without a panic, and the well-formed ones that hold items yield entries.
 
 use std::path::Path;
 

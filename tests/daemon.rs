@@ -3,10 +3,19 @@
 use std::io::Read;
 use std::time::Duration;
 
-use crate::feeds::rss;
-use crate::support::origin::{Origin, Reply};
-use crate::support::process::{run_cli, write_config, Daemon};
+use crate::feeds::{rss, Item};
+use crate::support::origin::Reply;
+use crate::support::process::Daemon;
+use crate::support::scenario::{free_port, Scenario};
 use crate::support::{get, rss_guids, rss_titles, wait_for};
+
+/// The one item of source A in two tests.
+const FERRY: Item = (
+    "a1",
+    "Ferry service resumes after the winter storm passes",
+    "https://a.example/ferry",
+    "2025-11-26T08:00:00Z",
+);
 
 fn feed(daemon: &Daemon) -> String {
     let (status, _, body) = get(&daemon.url("feed.xml"), &[]).expect("feed reachable");
@@ -27,23 +36,8 @@ fn wait_for_items(daemon: &Daemon, n: usize) -> String {
 
 #[test]
 fn serves_rss_and_atom_with_etags_304s_and_gzip() {
-    let origin = Origin::start();
-    origin.feed(
-        "a.xml",
-        rss(
-            "A",
-            &[(
-                "a1",
-                "Ferry service resumes after the winter storm passes",
-                "https://a.example/ferry",
-                "2025-11-26T08:00:00Z",
-            )],
-        ),
-        "application/rss+xml",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "15m", "");
-    let daemon = Daemon::start(&config);
+    let s = Scenario::new().rss("A", "a.xml", &[FERRY]);
+    let daemon = s.run();
     assert_eq!(get(&daemon.url("healthz"), &[]).unwrap().0, 200);
     wait_for_items(&daemon, 1);
 
@@ -91,7 +85,6 @@ fn serves_rss_and_atom_with_etags_304s_and_gzip() {
 
 #[test]
 fn a_restart_keeps_every_story_and_publishes_none_twice() {
-    let origin = Origin::start();
     let items = [
         (
             "a1",
@@ -106,11 +99,9 @@ fn a_restart_keeps_every_story_and_publishes_none_twice() {
             "2025-11-26T09:00:00Z",
         ),
     ];
-    origin.feed("a.xml", rss("A", &items), "application/rss+xml");
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "3s", "");
+    let s = Scenario::new().rss("A", "a.xml", &items).interval("3s");
 
-    let mut daemon = Daemon::start(&config);
+    let mut daemon = s.run();
     let before = rss_guids(&wait_for_items(&daemon, 2));
     daemon.signal("TERM");
     assert!(
@@ -123,7 +114,7 @@ fn a_restart_keeps_every_story_and_publishes_none_twice() {
 
     // The publisher now re-sends the same items (new GUIDs and tracking junk on one), and one
     // new story.
-    origin.feed(
+    s.origin().feed(
         "a.xml",
         rss(
             "A",
@@ -145,7 +136,7 @@ fn a_restart_keeps_every_story_and_publishes_none_twice() {
         ),
         "application/rss+xml",
     );
-    let daemon = Daemon::start(&config);
+    let daemon = s.run();
     let right_away = rss_guids(&feed(&daemon));
     assert_eq!(
         right_away, before,
@@ -161,11 +152,10 @@ fn a_restart_keeps_every_story_and_publishes_none_twice() {
 
 #[test]
 fn kill_9_after_a_reported_ingest_loses_nothing() {
-    let origin = Origin::start();
-    origin.feed(
-        "a.xml",
-        rss(
+    let mut s = Scenario::new()
+        .rss(
             "A",
+            "a.xml",
             &[
                 (
                     "k1",
@@ -180,18 +170,15 @@ fn kill_9_after_a_reported_ingest_loses_nothing() {
                     "2025-11-26T09:00:00Z",
                 ),
             ],
-        ),
-        "application/rss+xml",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "1h", "");
-    let mut daemon = Daemon::start(&config);
+        )
+        .interval("1h");
+    let mut daemon = s.run();
     daemon.wait_log("2 new stories");
     daemon.kill9();
     drop(daemon);
     // The publisher is gone: whatever the restarted daemon serves comes from the store.
-    drop(origin);
-    let daemon = Daemon::start(&config);
+    s.stop_origin();
+    let daemon = s.run();
     let titles = rss_titles(&feed(&daemon));
     assert_eq!(
         titles,
@@ -204,41 +191,28 @@ fn kill_9_after_a_reported_ingest_loses_nothing() {
 
 #[test]
 fn broken_sources_are_logged_by_name_and_the_feed_stays_clean() {
-    let origin = Origin::start();
-    origin.feed(
-        "good.xml",
-        rss(
+    let s = Scenario::new()
+        .rss(
             "Good",
+            "good.xml",
             &[(
                 "g1",
                 "Harvest festival returns to the old market square",
                 "https://good.example/harvest",
                 "2025-11-26T08:00:00Z",
             )],
-        ),
-        "application/rss+xml",
-    );
-    origin.feed(
-        "bad.xml",
-        "<rss version=\"2.0\"><channel><item><title>Error 42 <b>",
-        "application/rss+xml",
-    );
-    origin.set("slow.xml", Reply::Hang);
-    origin.set("gone.xml", Reply::Status(503));
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &[
-            ("Good", origin.url("good.xml")),
-            ("Bad XML", origin.url("bad.xml")),
-            ("Slow", origin.url("slow.xml")),
-            ("Unavailable", origin.url("gone.xml")),
-        ],
-        "15m",
-        "",
-    );
+        )
+        .feed(
+            "Bad XML",
+            "bad.xml",
+            "<rss version=\"2.0\"><channel><item><title>Error 42 <b>",
+        )
+        .source("Slow", "slow.xml")
+        .source("Unavailable", "gone.xml");
+    s.origin().set("slow.xml", Reply::Hang);
+    s.origin().set("gone.xml", Reply::Status(503));
     // write_config sets a 5 s timeout; the hanging source must not hold the others up.
-    let daemon = Daemon::start(&config);
+    let daemon = s.run();
     let xml = wait_for_items(&daemon, 1);
     daemon.wait_log("source=Bad XML");
     daemon.wait_log("source=Unavailable");
@@ -263,10 +237,9 @@ fn broken_sources_are_logged_by_name_and_the_feed_stays_clean() {
 
 #[test]
 fn a_second_process_on_the_same_store_is_refused_clearly() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[], "15m", "");
-    let _daemon = Daemon::start(&config);
-    let (code, _, err) = run_cli(&["-c", config.to_str().unwrap(), "once"]);
+    let s = Scenario::new();
+    let _daemon = s.run();
+    let (code, _, err) = s.once();
     assert_eq!(code, 75, "{err}");
     assert!(
         err.contains("is in use by another feedmerge process"),
@@ -276,32 +249,11 @@ fn a_second_process_on_the_same_store_is_refused_clearly() {
 
 #[test]
 fn a_running_daemon_explains_stories_over_http_and_to_the_cli() {
-    let origin = Origin::start();
-    origin.feed(
-        "a.xml",
-        rss(
-            "A",
-            &[(
-                "a1",
-                "Ferry service resumes after the winter storm passes",
-                "https://a.example/ferry",
-                "2025-11-26T08:00:00Z",
-            )],
-        ),
-        "application/rss+xml",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let port = {
-        // The CLI reaches the daemon at [server] listen, so it needs a fixed port here.
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "15m", "");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
-    std::fs::write(&config, text).unwrap();
-    let daemon = Daemon::start(&config);
+    // The CLI reaches the daemon at [server] listen, so it needs a fixed port here.
+    let s = Scenario::new()
+        .rss("A", "a.xml", &[FERRY])
+        .listen(free_port());
+    let daemon = s.run();
     let xml = wait_for_items(&daemon, 1);
     let guid = rss_guids(&xml)[0].clone();
     let id = guid.trim_start_matches("urn:feedmerge:story:").to_string();
@@ -323,7 +275,7 @@ fn a_running_daemon_explains_stories_over_http_and_to_the_cli() {
         404
     );
     // The store is locked by the daemon: the CLI asks it instead.
-    let (code, out, err) = run_cli(&["-c", config.to_str().unwrap(), "explain", &guid]);
+    let (code, out, err) = s.cli(&["explain", &guid]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("Ferry service resumes after the winter storm passes"),

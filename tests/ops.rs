@@ -4,40 +4,40 @@
 use std::time::Duration;
 
 use crate::feeds::rss;
-use crate::support::origin::Origin;
 use crate::support::process::{run_cli, write_config, Daemon};
-use crate::support::{get, rss_guids, rss_titles, wait_for};
+use crate::support::scenario::{free_port, Scenario};
+use crate::support::{get, rss_guids, rss_titles, sorted_titles, wait_for};
 
-fn titles(daemon: &Daemon) -> Vec<String> {
-    let (_, _, body) = get(&daemon.url("feed.xml"), &[]).expect("feed");
-    let mut t = rss_titles(&String::from_utf8(body).expect("utf-8"));
-    t.sort();
-    t
+/// Whether `feedmerge stats` printed `name` with the count `n`.
+fn has_stat(stats: &str, name: &str, n: usize) -> bool {
+    stats
+        .lines()
+        .any(|l| l.starts_with(name) && l.contains(&format!(" {n} ")))
 }
 
 fn wait_titles(daemon: &Daemon, n: usize) -> Vec<String> {
     wait_for(&format!("{n} stories"), Duration::from_secs(30), || {
-        let t = titles(daemon);
+        let t = sorted_titles(daemon);
         (t.len() == n).then_some(t)
     })
 }
 
 #[test]
 fn sighup_and_file_edits_reload_sources_and_a_bad_edit_keeps_the_old_config() {
-    let origin = Origin::start();
-    origin.feed(
-        "a.xml",
-        rss(
+    let s = Scenario::new()
+        .rss(
             "A",
+            "a.xml",
             &[(
                 "a1",
                 "Tram line extension opens to passengers",
                 "https://a.example/tram",
                 "2025-11-26T08:00:00Z",
             )],
-        ),
-        "application/rss+xml",
-    );
+        )
+        .interval("1h");
+    // B is served but not yet a source: a reload adds it.
+    let origin = s.origin();
     origin.feed(
         "b.xml",
         rss(
@@ -51,10 +51,9 @@ fn sighup_and_file_edits_reload_sources_and_a_bad_edit_keeps_the_old_config() {
         ),
         "application/rss+xml",
     );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[("A", origin.url("a.xml"))], "1h", "");
-    let base = std::fs::read_to_string(&config).unwrap();
-    let daemon = Daemon::start(&config);
+    let config = s.config_path();
+    let base = std::fs::read_to_string(config).unwrap();
+    let daemon = s.run();
     assert_eq!(
         wait_titles(&daemon, 1),
         vec!["Tram line extension opens to passengers"]
@@ -62,7 +61,7 @@ fn sighup_and_file_edits_reload_sources_and_a_bad_edit_keeps_the_old_config() {
 
     // A new source through SIGHUP: polled at once, its story published.
     std::fs::write(
-        &config,
+        config,
         format!(
             "{base}[[source]]\nname = \"B\"\nurl = \"{}\"\n",
             origin.url("b.xml")
@@ -75,7 +74,7 @@ fn sighup_and_file_edits_reload_sources_and_a_bad_edit_keeps_the_old_config() {
 
     // An invalid edit (picked up from the file alone): logged with its position, ignored.
     std::fs::write(
-        &config,
+        config,
         format!("{base}[[source]]\nname = \"B\"\nurl = \"not a url\"\n"),
     )
     .unwrap();
@@ -90,7 +89,7 @@ fn sighup_and_file_edits_reload_sources_and_a_bad_edit_keeps_the_old_config() {
     // Removing a source stops its polling; what it published stays.
     let before = origin.requests("a.xml").len();
     std::fs::write(
-        &config,
+        config,
         base.replace(&origin.url("a.xml"), &origin.url("b.xml"))
             .replace("name = \"A\"", "name = \"B\""),
     )
@@ -103,22 +102,18 @@ fn sighup_and_file_edits_reload_sources_and_a_bad_edit_keeps_the_old_config() {
         before,
         "a removed source is not polled"
     );
-    assert_eq!(titles(&daemon).len(), 2, "nothing stored is lost");
+    assert_eq!(sorted_titles(&daemon).len(), 2, "nothing stored is lost");
 }
 
 #[test]
 fn a_changed_listen_address_is_rebound_on_reload() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[], "1h", "");
-    let daemon = Daemon::start(&config);
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let text = std::fs::read_to_string(&config)
+    let s = Scenario::new().interval("1h");
+    let daemon = s.run();
+    let port = free_port();
+    let text = std::fs::read_to_string(s.config_path())
         .unwrap()
         .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
-    std::fs::write(&config, text).unwrap();
+    std::fs::write(s.config_path(), text).unwrap();
     daemon.signal("HUP");
     daemon.wait_log("listening on the new address");
     assert_eq!(
@@ -135,7 +130,6 @@ fn a_changed_listen_address_is_rebound_on_reload() {
 
 #[test]
 fn retention_prunes_the_oldest_stories_beyond_max_stories() {
-    let origin = Origin::start();
     let items: Vec<(String, String, String, String)> = (0..130)
         .map(|i| {
             (
@@ -150,30 +144,20 @@ fn retention_prunes_the_oldest_stories_beyond_max_stories() {
         .iter()
         .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
         .collect();
-    origin.feed("h.xml", rss("H", &borrowed), "application/rss+xml");
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &[("H", origin.url("h.xml"))],
-        "1h",
-        "[feed]\nmax_items = 1000\n",
-    );
-    let c = config.to_str().unwrap();
-    assert_eq!(run_cli(&["-c", c, "once"]).0, 0);
-    let (_, stats, _) = run_cli(&["-c", c, "stats"]);
-    assert!(
-        stats
-            .lines()
-            .any(|l| l.starts_with("stories") && l.contains(" 130 ")),
-        "{stats}"
-    );
+    let mut s = Scenario::new()
+        .rss("H", "h.xml", &borrowed)
+        .interval("1h")
+        .config("[feed]\nmax_items = 1000\n");
+    assert_eq!(s.once().0, 0);
+    let (_, stats, _) = s.cli(&["stats"]);
+    assert!(has_stat(&stats, "stories", 130), "{stats}");
 
-    let text = std::fs::read_to_string(&config)
+    let text = std::fs::read_to_string(s.config_path())
         .unwrap()
         .replace("[store]\n", "[store]\nmax_stories = 100\n");
-    std::fs::write(&config, text).unwrap();
-    drop(origin); // nothing new can arrive: only retention changes the store
-    let daemon = Daemon::start(&config);
+    std::fs::write(s.config_path(), text).unwrap();
+    s.stop_origin(); // nothing new can arrive: only retention changes the store
+    let daemon = s.run();
     daemon.wait_log("retention removed old stories");
     let kept = wait_titles(&daemon, 100);
     assert_eq!(
@@ -181,28 +165,17 @@ fn retention_prunes_the_oldest_stories_beyond_max_stories() {
         Some("Numbered story 030 about the harbour district council")
     );
     drop(daemon);
-    let (_, stats, _) = run_cli(&["-c", c, "stats"]);
-    assert!(
-        stats
-            .lines()
-            .any(|l| l.starts_with("stories") && l.contains(" 100 ")),
-        "{stats}"
-    );
-    assert!(
-        stats
-            .lines()
-            .any(|l| l.starts_with("entries") && l.contains(" 100 ")),
-        "{stats}"
-    );
+    let (_, stats, _) = s.cli(&["stats"]);
+    assert!(has_stat(&stats, "stories", 100), "{stats}");
+    assert!(has_stat(&stats, "entries", 100), "{stats}");
 }
 
 #[test]
 fn export_then_import_restores_every_story_with_its_guid_into_a_new_store() {
-    let origin = Origin::start();
-    origin.feed(
-        "a.xml",
-        rss(
+    let old = Scenario::new()
+        .rss(
             "A",
+            "a.xml",
             &[
                 (
                     "a1",
@@ -217,20 +190,16 @@ fn export_then_import_restores_every_story_with_its_guid_into_a_new_store() {
                     "2025-11-26T09:00:00Z",
                 ),
             ],
-        ),
-        "application/rss+xml",
-    );
-    let old = tempfile::tempdir().unwrap();
-    let config = write_config(old.path(), &[("A", origin.url("a.xml"))], "1h", "");
-    let c = config.to_str().unwrap();
-    assert_eq!(run_cli(&["-c", c, "once"]).0, 0);
-    let (code, backup, _) = run_cli(&["-c", c, "export"]);
+        )
+        .interval("1h");
+    assert_eq!(old.once().0, 0);
+    let (code, backup, _) = old.cli(&["export"]);
     assert_eq!(code, 0);
-    let backup_file = old.path().join("backup.jsonl");
+    let backup_file = old.dir().join("backup.jsonl");
     std::fs::write(&backup_file, &backup).unwrap();
 
     let new = tempfile::tempdir().unwrap();
-    let new_config = write_config(new.path(), &[("A", origin.url("a.xml"))], "1h", "");
+    let new_config = write_config(new.path(), &[("A", old.origin().url("a.xml"))], "1h", "");
     let n = new_config.to_str().unwrap();
     let (code, out, err) = run_cli(&["-c", n, "import", backup_file.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
@@ -258,15 +227,8 @@ fn export_then_import_restores_every_story_with_its_guid_into_a_new_store() {
 
 #[test]
 fn json_logs_are_one_object_a_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &[], "1h", "");
-    let daemon = Daemon::spawn(&[
-        "-c",
-        config.to_str().unwrap(),
-        "--log-format",
-        "json",
-        "run",
-    ]);
+    let s = Scenario::new().interval("1h");
+    let daemon = Daemon::spawn(&["-c", s.c(), "--log-format", "json", "run"]);
     daemon.wait_log("serving the merged feed");
     let line = daemon
         .stderr()
@@ -364,20 +326,15 @@ fn a_socket_passed_by_systemd_is_served() {
         eprintln!("systemd-socket-activate not installed here; skipping");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
     // `listen` names a port nobody serves: requests must reach the passed socket.
-    let config = write_config(dir.path(), &[], "15m", "");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let s = Scenario::new();
+    let port = free_port();
     let mut child = std::process::Command::new("systemd-socket-activate")
         .arg("-l")
         .arg(format!("127.0.0.1:{port}"))
         .args(["-E", "RUST_LOG=info"])
         .arg(crate::support::process::BIN)
-        .args(["-c", config.to_str().unwrap(), "run"])
+        .args(["-c", s.c(), "run"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -408,14 +365,10 @@ fn a_socket_passed_by_systemd_is_served() {
 
 #[test]
 fn sigkill_at_random_points_during_ingest_loses_no_acknowledged_story() {
-    let origin = Origin::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &[("A", origin.url("a.xml"))],
-        "1s",
-        "[feed]\nmax_items = 1000\n",
-    );
+    let s = Scenario::new()
+        .source("A", "a.xml")
+        .interval("1s")
+        .config("[feed]\nmax_items = 1000\n");
     let mut acknowledged: Vec<String> = Vec::new();
     let mut items: Vec<(String, String, String, String)> = Vec::new();
     // A cheap deterministic "random": the kill lands 0-40 ms after a logged ingest, when the
@@ -435,8 +388,9 @@ fn sigkill_at_random_points_during_ingest_loses_no_acknowledged_story() {
             .iter()
             .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
             .collect();
-        origin.feed("a.xml", rss("A", &borrowed), "application/rss+xml");
-        let mut daemon = Daemon::start(&config);
+        s.origin()
+            .feed("a.xml", rss("A", &borrowed), "application/rss+xml");
+        let mut daemon = s.run();
         daemon.wait_log("20 new stories");
         acknowledged.extend(items[items.len() - 20..].iter().map(|i| i.1.clone()));
         seed ^= seed << 13;
@@ -446,7 +400,7 @@ fn sigkill_at_random_points_during_ingest_loses_no_acknowledged_story() {
         std::thread::park_timeout(pause);
         daemon.kill9();
     }
-    let daemon = Daemon::start(&config);
+    let daemon = s.run();
     let xml = {
         let (_, _, body) = get(&daemon.url("feed.xml"), &[]).unwrap();
         String::from_utf8(body).unwrap()

@@ -1,8 +1,7 @@
 //! Filters, `min_sources`, per-source fetch options and secrets, through the real binary.
 
-use crate::support::origin::Origin;
-use crate::support::process::{run_cli, write_config, Daemon};
-use crate::support::{get, rss_titles, wait_for};
+use crate::support::scenario::{ConfigFile, Scenario};
+use crate::support::{get, rss_titles, sorted_titles, wait_for};
 
 /// RSS with categories, authors, summaries and content per item:
 /// (guid, title, link, category, author, summary, content).
@@ -21,7 +20,8 @@ fn rich_rss(items: &[(&str, &str, &str, &str, &str, &str, &str)]) -> String {
 
 #[test]
 fn filters_keep_and_drop_by_every_field_source_rules_first() {
-    let origin = Origin::start();
+    let s = Scenario::new();
+    let origin = s.origin();
     origin.feed(
         "a.xml",
         rich_rss(&[
@@ -115,16 +115,15 @@ fn filters_keep_and_drop_by_every_field_source_rules_first() {
         ]),
         "application/rss+xml",
     );
-    let dir = tempfile::tempdir().unwrap();
-    let extra = r#"
+    let s = s.config(
+        r#"
 [[filter]]
 action = "keep"
 field = "any"
 pattern = "ukraine|russia"
-"#;
-    let config = write_config(dir.path(), &[], "15m", extra);
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
+"#,
+    );
+    let sources = format!(
         r#"
 [[source]]
 name = "A"
@@ -142,20 +141,16 @@ filter = [
   {{ action = "drop", field = "content", pattern = "advertorial" }},
 ]
 "#,
-        origin.url("a.xml"),
-        origin.url("b.xml")
-    ));
-    std::fs::write(&config, text).unwrap();
-    let c = config.to_str().unwrap();
-    assert_eq!(run_cli(&["-c", c, "check"]).0, 0);
+        s.origin().url("a.xml"),
+        s.origin().url("b.xml")
+    );
+    let s = s.config(&sources);
+    assert_eq!(s.cli(&["check"]).0, 0);
 
-    let daemon = Daemon::start(&config);
+    let daemon = s.run();
     daemon.wait_log_count("polled:", 2);
-    let (_, _, body) = get(&daemon.url("feed.xml"), &[]).unwrap();
-    let mut titles = rss_titles(&String::from_utf8(body).unwrap());
-    titles.sort();
     assert_eq!(
-        titles,
+        sorted_titles(&daemon),
         vec![
             "Russia announces new cabinet after reshuffle",
             "Ukraine and Russia resume grain corridor talks",
@@ -190,13 +185,13 @@ filter = [
     }
     drop(daemon);
     // explain says which rule dropped an entry.
-    let (code, out, err) = run_cli(&["-c", c, "explain", "https://a.example/tomahawk"]);
+    let (code, out, err) = s.cli(&["explain", "https://a.example/tomahawk"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("dropped by source A filter 1 (drop Title /TOMAHAWK/)"),
         "{out}"
     );
-    let (_, out, _) = run_cli(&["-c", c, "explain", "https://a.example/bread"]);
+    let (_, out, _) = s.cli(&["explain", "https://a.example/bread"]);
     assert!(
         out.contains("no keep rule of the global filters matched"),
         "{out}"
@@ -205,16 +200,15 @@ filter = [
 
 #[test]
 fn min_sources_publishes_only_stories_enough_sources_carried() {
-    let origin = Origin::start();
     let shared = (
         "s",
         "Parliament passes the long-debated housing reform bill",
         "https://x.example/housing",
     );
-    origin.feed(
-        "a.xml",
-        crate::feeds::rss(
+    let s = Scenario::new()
+        .rss(
             "A",
+            "a.xml",
             &[
                 (shared.0, shared.1, shared.2, "2025-11-26T08:00:00Z"),
                 (
@@ -224,30 +218,19 @@ fn min_sources_publishes_only_stories_enough_sources_carried() {
                     "2025-11-26T09:00:00Z",
                 ),
             ],
-        ),
-        "application/rss+xml",
-    );
-    origin.feed(
-        "b.xml",
-        crate::feeds::rss(
+        )
+        .rss(
             "B",
+            "b.xml",
             &[(
                 "b1",
                 shared.1,
                 "https://b.example/housing",
                 "2025-11-26T10:00:00Z",
             )],
-        ),
-        "application/rss+xml",
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &[("A", origin.url("a.xml")), ("B", origin.url("b.xml"))],
-        "15m",
-        "[publish]\nmin_sources = 2\n",
-    );
-    let daemon = Daemon::start(&config);
+        )
+        .config("[publish]\nmin_sources = 2\n");
+    let daemon = s.run();
     daemon.wait_log_count("polled:", 2);
     let titles = wait_for(
         "the shared story",
@@ -263,33 +246,24 @@ fn min_sources_publishes_only_stories_enough_sources_carried() {
 
 #[test]
 fn an_invalid_regex_or_missing_secret_is_a_config_error_with_its_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(
-        &path,
-        "[[filter]]\naction = \"drop\"\npattern = \"(unclosed\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\npassword = { env = \"FEEDMERGE_TEST_NOT_SET\" }\nusername = \"u\"\nheaders = { \"X-Key\" = { file = \"/nonexistent/key\" } }\n",
-    )
-    .unwrap();
-    let p = path.display().to_string();
-    let (code, _, err) = run_cli(&["-c", &p, "check"]);
-    assert_eq!(code, 78, "{err}");
-    assert!(
-        err.contains(&format!(
-            "{p}:3:11: `pattern` is not a valid regular expression"
-        )),
-        "{err}"
-    );
-    assert!(err.contains(&format!("{p}:8:12: source \"A\" password: the environment variable FEEDMERGE_TEST_NOT_SET is not set")), "{err}");
-    assert!(
-        err.contains("cannot read the secret file /nonexistent/key"),
-        "{err}"
-    );
+    ConfigFile::new("f.toml")
+        .write("[[filter]]\naction = \"drop\"\npattern = \"(unclosed\"\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\npassword = { env = \"FEEDMERGE_TEST_NOT_SET\" }\nusername = \"u\"\nheaders = { \"X-Key\" = { file = \"/nonexistent/key\" } }\n")
+        .expect(
+            &["check"],
+            78,
+            &[
+                "{p}:3:11: `pattern` is not a valid regular expression",
+                "{p}:8:12: source \"A\" password: the environment variable FEEDMERGE_TEST_NOT_SET is not set",
+                "cannot read the secret file /nonexistent/key",
+            ],
+        );
 }
 
 #[test]
 fn credentials_and_headers_reach_the_server_and_secrets_appear_nowhere() {
     use base64_like::encode;
-    let origin = Origin::start();
+    let s = Scenario::new();
+    let origin = s.origin();
     let item =
         |g: &str, t: &str, l: &str| crate::feeds::rss("S", &[(g, t, l, "2025-11-26T08:00:00Z")]);
     origin.feed(
@@ -329,14 +303,11 @@ fn credentials_and_headers_reach_the_server_and_secrets_appear_nowhere() {
     );
     origin.require("key.xml", "x-api-key", api_key);
     origin.require("cred.xml", "x-token", token);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("api.key"), format!("{api_key}\n")).unwrap();
-    let creds = dir.path().join("creds");
+    std::fs::write(s.dir().join("api.key"), format!("{api_key}\n")).unwrap();
+    let creds = s.dir().join("creds");
     std::fs::create_dir(&creds).unwrap();
     std::fs::write(creds.join("token"), token).unwrap();
-    let config = write_config(dir.path(), &[], "15m", "");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
+    let sources = format!(
         r#"
 [[source]]
 name = "Basic"
@@ -364,13 +335,13 @@ password = "wrong-{password}"
 "#,
         origin.url("basic.xml"),
         origin.url("key.xml"),
-        dir.path().join("api.key").display(),
+        s.dir().join("api.key").display(),
         origin.url("cred.xml"),
         origin.url("basic.xml?wrong"),
-    ));
-    std::fs::write(&config, &text).unwrap();
+    );
+    let s = s.config(&sources);
     let out = std::process::Command::new(crate::support::process::BIN)
-        .args(["-c", config.to_str().unwrap(), "once"])
+        .args(["-c", s.c(), "once"])
         .env("FEEDMERGE_TEST_PASSWORD", password)
         .env("CREDENTIALS_DIRECTORY", &creds)
         .env("RUST_LOG", "debug")
@@ -386,7 +357,7 @@ password = "wrong-{password}"
         stdout.contains("FAILED    Wrong: HTTP status 401"),
         "{stdout}"
     );
-    let basic = origin.requests("basic.xml");
+    let basic = s.origin().requests("basic.xml");
     assert!(
         basic
             .iter()
@@ -394,10 +365,10 @@ password = "wrong-{password}"
         "{basic:?}"
     );
 
-    let (_, export, _) = run_cli(&["-c", config.to_str().unwrap(), "export"]);
+    let (_, export, _) = s.cli(&["export"]);
     // What a running daemon serves: the status, the OPML export, the metrics, the feed.
     let daemon = crate::support::process::Daemon::spawn_with_env(
-        &["-c", config.to_str().unwrap(), "run"],
+        &["-c", s.c(), "run"],
         &[
             ("FEEDMERGE_TEST_PASSWORD", std::ffi::OsStr::new(password)),
             ("CREDENTIALS_DIRECTORY", creds.as_os_str()),
@@ -413,9 +384,9 @@ password = "wrong-{password}"
     assert!(served[1].1.contains("xmlUrl="), "{}", served[1].1);
     let daemon_log = daemon.stderr();
     drop(daemon);
-    let (_, check, check_err) = run_cli(&["-c", config.to_str().unwrap(), "check"]);
+    let (_, check, check_err) = s.cli(&["check"]);
     let status = std::process::Command::new(crate::support::process::BIN)
-        .args(["-c", config.to_str().unwrap(), "status", "--json"])
+        .args(["-c", s.c(), "status", "--json"])
         .env("FEEDMERGE_TEST_PASSWORD", password)
         .env("CREDENTIALS_DIRECTORY", &creds)
         .output()

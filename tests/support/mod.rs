@@ -5,6 +5,7 @@
 
 pub mod origin;
 pub mod process;
+pub mod scenario;
 pub mod tools;
 
 use std::time::{Duration, Instant};
@@ -65,6 +66,22 @@ pub fn rss_guids(xml: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `text` contains each of `needles`.
+#[track_caller]
+pub fn assert_contains(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+}
+
+/// The titles of the daemon's merged feed (`/feed.xml`), sorted.
+pub fn sorted_titles(daemon: &process::Daemon) -> Vec<String> {
+    let (_, _, body) = get(&daemon.url("feed.xml"), &[]).expect("feed");
+    let mut t = rss_titles(&String::from_utf8(body).expect("utf-8"));
+    t.sort();
+    t
+}
+
 /// Item titles of an RSS document, in order.
 pub fn rss_titles(xml: &str) -> Vec<String> {
     let channel = rss::Channel::read_from(xml.as_bytes()).expect("our RSS output parses");
@@ -75,7 +92,8 @@ pub fn rss_titles(xml: &str) -> Vec<String> {
         .collect()
 }
 
-/// Path of the shared corpora, beside the checkout.
+/// Path of the vendored conformance corpora (`tests/corpora/`, each set with its licence and a
+/// `SOURCE.txt`): inside the repository, so a fresh clone runs every test with nothing beside it.
 pub fn corpora() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora")
 }

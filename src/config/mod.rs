@@ -81,10 +81,13 @@ pub struct Feed {
     pub max_items: usize,
 }
 
+/// sled's own default cache is 1 GiB and only a hint; a feed store needs far less.
+pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct Store {
     pub path: PathBuf,
-    /// sled's page cache, in bytes.
+    /// sled's page cache, in bytes ([`DEFAULT_CACHE_BYTES`] unless configured).
     pub cache_bytes: u64,
     pub retention: Retention,
 }
@@ -426,11 +429,11 @@ fn validate_sources(
 
 fn validate_store(raw: raw::RawStore, problems: &mut Problems<'_>) -> Store {
     let cache_bytes = match &raw.cache_mb {
-        None => crate::store::DEFAULT_CACHE_BYTES,
+        None => DEFAULT_CACHE_BYTES,
         Some(mb) if (8..=65_536).contains(mb.get_ref()) => *mb.get_ref() as u64 * 1024 * 1024,
         Some(mb) => {
             problems.at(mb.span(), "`cache_mb` must be between 8 and 65536 (MiB)");
-            crate::store::DEFAULT_CACHE_BYTES
+            DEFAULT_CACHE_BYTES
         }
     };
     let max_age = raw.max_age.as_ref().and_then(|age| {

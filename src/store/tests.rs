@@ -1,5 +1,8 @@
 use chrono::Utc;
 
+use super::codec::COMPACT_V1;
+use super::open::SCHEMA_VERSION;
+use super::prune::PRUNE_BATCH;
 use super::*;
 use crate::dedup::Index;
 use crate::model::{EntryKey, Layer, Story};

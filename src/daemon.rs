@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::poll::{self, Outcome};
 use crate::render;
 use crate::serve;
-use crate::store::{OpenError, PollState, Store};
+use crate::store::{open_store_with, PollState, Store};
 use crate::systemd::{self, Health};
 
 /// Queue depth between pollers and ingest: enough to keep ingest busy, small enough that a slow
@@ -172,19 +172,6 @@ pub async fn run<S: Future<Output = ()>>(
         Ok(Err(e)) => Err(Failure::Store(format!("could not flush the store: {e}"))),
         Err(e) => Err(Failure::Other(anyhow::anyhow!("ingest task failed: {e}"))),
     }
-}
-
-/// Opens the store with its configured cache.
-pub async fn open_store_with(config: &crate::config::Store) -> Result<Store, Failure> {
-    let path = config.path.clone();
-    let cache = config.cache_bytes;
-    tokio::task::spawn_blocking(move || Store::open_with_cache(&path, cache))
-        .await
-        .map_err(|e| Failure::Other(anyhow::anyhow!("store task failed: {e}")))?
-        .map_err(|e| match e {
-            OpenError::Locked(_) => Failure::StoreLocked(e.to_string()),
-            OpenError::Unusable { .. } => Failure::Store(e.to_string()),
-        })
 }
 
 /// The HTTP server on one address; replaced whole when `[server] listen` changes.

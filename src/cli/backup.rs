@@ -6,12 +6,11 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use crate::config::Config;
-use crate::daemon::open_store_with;
 use crate::dedup::{self, Signature};
 use crate::exit::Failure;
 use crate::model::Story;
 use crate::normalize::{title, url_key};
-use crate::store::{EntryRecord, Store};
+use crate::store::{open_store_with, EntryRecord, Store};
 
 fn other(e: impl std::fmt::Display) -> Failure {
     Failure::Other(anyhow::anyhow!("{e}"))

@@ -8,35 +8,9 @@ use std::fmt::Write;
 use url::Url;
 
 use crate::config::Config;
-use crate::dedup::Index;
 use crate::exit::Failure;
-use crate::model::{Story, StoryId};
-use crate::normalize::url_key;
-use crate::store::{DropRecord, OpenError, Store, StoreError};
-
-/// Finds the story `query` names: a story id (16 hex digits, or the `urn:feedmerge:story:` GUID)
-/// or the link of any of its copies.
-pub fn find(store: &Store, query: &str) -> Result<Option<Story>, StoreError> {
-    let txn = store.begin();
-    if let Some(id) = parse_id(query) {
-        return txn.story(id);
-    }
-    let Some(key) = Url::parse(query.trim()).ok().as_ref().and_then(url_key) else {
-        return Ok(None);
-    };
-    match txn.story_of_url(&key)? {
-        Some(id) => txn.story(id),
-        None => Ok(None),
-    }
-}
-
-fn parse_id(query: &str) -> Option<StoryId> {
-    let hex = query.trim().trim_start_matches("urn:feedmerge:story:");
-    (hex.len() == 16)
-        .then(|| u64::from_str_radix(hex, 16).ok())
-        .flatten()
-        .map(StoryId)
-}
+use crate::model::Story;
+use crate::store::{find_story, story_id_in, DropRecord, OpenError, Store, StoreError};
 
 /// The explanation a person reads.
 pub fn describe(story: &Story) -> String {
@@ -85,7 +59,7 @@ enum Found {
 }
 
 fn look_up(store: &Store, query: &str) -> Result<Found, StoreError> {
-    if let Some(story) = find(store, query)? {
+    if let Some(story) = find_story(store, query)? {
         return Ok(Found::Story(Box::new(story)));
     }
     if let Ok(url) = Url::parse(query.trim()) {
@@ -138,7 +112,7 @@ async fn ask_daemon(config: &Config, query: &str) -> Result<Found, Failure> {
     if let Some(story) = ask_daemon_for::<Story>(config, query, "stories.json").await? {
         return Ok(Found::Story(Box::new(story)));
     }
-    if parse_id(query).is_none() {
+    if story_id_in(query).is_none() {
         if let Some(record) = ask_daemon_for::<DropRecord>(config, query, "dropped.json").await? {
             return Ok(Found::Dropped(record));
         }
@@ -153,12 +127,12 @@ async fn ask_daemon_for<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, Failure> {
     let base = Url::parse(&format!("http://{}/", config.server.listen))
         .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
-    let mut url = match parse_id(query) {
+    let mut url = match story_id_in(query) {
         Some(id) => base.join(&format!("stories/{id}.json")),
         None => base.join(by_url),
     }
     .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
-    if parse_id(query).is_none() {
+    if story_id_in(query).is_none() {
         url.query_pairs_mut().append_pair("url", query);
     }
     let _ = rustls::crypto::ring::default_provider().install_default();

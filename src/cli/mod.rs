@@ -7,8 +7,6 @@ mod import_opml;
 mod pairs;
 mod preview;
 
-pub use explain::find as find_story;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -35,8 +35,8 @@ use crate::model::StoryId;
 use codec::{decode, encode, encode_compact};
 use entries::EntryIndex;
 
-pub use open::{wait_until_released, OpenError};
-pub use read::{DropRecord, Offer, Stats};
+pub use open::{open_store_with, wait_until_released, OpenError};
+pub use read::{find_story, story_id_in, DropRecord, Offer, Stats};
 pub use txn::{EntryRecord, Txn};
 
 /// A store error: sled or disk trouble, or a record we cannot decode.

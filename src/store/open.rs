@@ -29,6 +29,9 @@ pub enum OpenError {
     Locked(String),
     #[error("cannot open the store {path}: {reason}")]
     Unusable { path: String, reason: String },
+    /// The blocking task opening it did not finish (it panicked or was cancelled).
+    #[error("store task failed: {0}")]
+    Task(String),
 }
 
 /// Waits (at most `patience`) until nothing holds the lock of the store in directory `path`;
@@ -55,6 +58,16 @@ pub fn wait_until_released(path: &Path, patience: std::time::Duration) -> bool {
             Err(_) => return false,
         }
     }
+}
+
+/// Opens the store where `settings` say, with their cache size, on a blocking thread (opening
+/// reads every segment list and may move old records).
+pub async fn open_store_with(settings: &crate::config::Store) -> Result<Store, OpenError> {
+    let path = settings.path.clone();
+    let cache = settings.cache_bytes;
+    tokio::task::spawn_blocking(move || Store::open_with_cache(&path, cache))
+        .await
+        .map_err(|e| OpenError::Task(e.to_string()))?
 }
 
 impl Store {

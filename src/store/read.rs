@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 use super::{decode, keys, PollState, Store, StoreError};
+use crate::dedup::Index;
 use crate::model::{Story, StoryId};
 
 /// How many of the newest stories publishing looks at, at most, to fill a feed.
@@ -61,6 +62,35 @@ pub struct DropRecord {
     pub link: Option<String>,
     pub rule: String,
     pub at: DateTime<Utc>,
+}
+
+/// Finds the story `query` names: a story id (16 hex digits, or the `urn:feedmerge:story:` GUID)
+/// or the link of any of its copies.
+pub fn find_story(store: &Store, query: &str) -> Result<Option<Story>, StoreError> {
+    let txn = store.begin();
+    if let Some(id) = story_id_in(query) {
+        return txn.story(id);
+    }
+    let Some(key) = url::Url::parse(query.trim())
+        .ok()
+        .as_ref()
+        .and_then(crate::normalize::url_key)
+    else {
+        return Ok(None);
+    };
+    match txn.story_of_url(&key)? {
+        Some(id) => txn.story(id),
+        None => Ok(None),
+    }
+}
+
+/// The story id a query names: 16 hex digits, or the `urn:feedmerge:story:` GUID.
+pub fn story_id_in(query: &str) -> Option<StoryId> {
+    let hex = query.trim().trim_start_matches("urn:feedmerge:story:");
+    (hex.len() == 16)
+        .then(|| u64::from_str_radix(hex, 16).ok())
+        .flatten()
+        .map(StoryId)
 }
 
 impl Store {

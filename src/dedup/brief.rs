@@ -14,8 +14,9 @@
 
 use std::hash::Hasher;
 
-use super::signature::Signature;
-use super::similar::{Thresholds, MIN_SUMMARY_WORDS};
+use super::similar::MIN_SUMMARY_WORDS;
+use crate::config::dedup::Thresholds;
+use crate::model::Signature;
 
 /// Buckets words are counted in.
 const BUCKETS: usize = 64;

@@ -14,23 +14,22 @@
 //! that has no copy in it yet (a source that publishes two items says they differ).
 
 mod brief;
-mod lexicon;
 mod memory;
 pub mod postings;
-mod signature;
 mod similar;
 
 use std::ops::RangeInclusive;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::model::{Entry, EntryKey, Layer, Story, StoryId};
 
+pub use crate::config::dedup::{Settings, Thresholds};
+pub use crate::model::Signature;
 pub use brief::Brief;
 pub use memory::Memory;
 pub use postings::Postings;
-pub use signature::Signature;
-pub use similar::{compare, Thresholds, Verdict};
+pub use similar::{compare, Verdict};
 
 /// Read access to what is already stored.
 pub trait Index {
@@ -115,23 +114,6 @@ pub enum Decision {
     },
     /// A story we have not seen.
     New,
-}
-
-/// Tunables (`[dedup]` in the config).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    /// How far apart two copies' publication times may be for a title or near match.
-    pub window: Duration,
-    pub thresholds: Thresholds,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            window: Duration::hours(48),
-            thresholds: Thresholds::default(),
-        }
-    }
 }
 
 /// How many candidate stories the near layer verifies at most: the store's index returns no

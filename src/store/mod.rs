@@ -26,11 +26,7 @@ mod txn;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
 use crate::dedup::{Postings, Sketch};
-use crate::fetch::Validators;
 use crate::model::StoryId;
 use codec::{decode, encode, encode_compact};
 use entries::EntryIndex;
@@ -56,31 +52,7 @@ pub const INDEX_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub use crate::config::DEFAULT_CACHE_BYTES;
 
-/// What we remember about polling one source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PollState {
-    pub validators: Validators,
-    pub last_fetch: Option<DateTime<Utc>>,
-    pub last_success: Option<DateTime<Utc>>,
-    /// The last outcome, as logged ("200, 12 entries, 3 new", "not modified", an error).
-    pub last_outcome: String,
-    pub consecutive_failures: u32,
-    /// Entries read from the source over its lifetime, and stories it started.
-    #[serde(default)]
-    pub entries_seen: u64,
-    #[serde(default)]
-    pub stories_led: u64,
-    /// When the source is due next: its schedule, the publisher's hints, or backoff. Stored,
-    /// so a restart does not poll a source that asked for rest.
-    #[serde(default)]
-    pub next_poll: Option<DateTime<Utc>>,
-    /// The source answered `410 Gone`: it is not polled again until its URL changes.
-    #[serde(default)]
-    pub gone: bool,
-    /// Where the feed moved permanently (301/308); polled there from then on.
-    #[serde(default)]
-    pub moved_to: Option<String>,
-}
+pub use crate::model::PollState;
 
 /// The open store. Cheap to clone (sled's handles are reference counted; clones share the
 /// near-duplicate index).

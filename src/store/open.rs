@@ -62,7 +62,7 @@ pub fn wait_until_released(path: &Path, patience: std::time::Duration) -> bool {
 
 /// Opens the store where `settings` say, with their cache size, on a blocking thread (opening
 /// reads every segment list and may move old records).
-pub async fn open_store_with(settings: &crate::config::Store) -> Result<Store, OpenError> {
+pub async fn open_store_with(settings: &crate::config::StoreSettings) -> Result<Store, OpenError> {
     let path = settings.path.clone();
     let cache = settings.cache_bytes;
     tokio::task::spawn_blocking(move || Store::open_with_cache(&path, cache))

@@ -1,4 +1,4 @@
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::codec::COMPACT_V1;
 use super::open::SCHEMA_VERSION;

@@ -25,7 +25,7 @@ use crate::model::StoryId;
 
 /// Story ids the lists and headlines hold at most, over all days (~10-25 bytes each): beyond
 /// it, the days used least recently are forgotten. The window's days of a busy store fit
-/// (10,000 farm sources, one cold round: ~1.1M); it bounds what lookups of entries dated long
+/// (about a million ids for ten thousand sources' first round); it bounds what lookups of entries dated long
 /// ago (a podcast's back catalogue, a blog's archive on its first poll) can load between
 /// upkeeps.
 pub const MAX_IDS: usize = 2 << 20;
@@ -236,7 +236,7 @@ impl Postings {
 
     /// Forgets the days no lookup has used for `idle` (as of `now`); returns how many. What a
     /// day holds is rebuilt in milliseconds when a lookup needs it again, while a first round
-    /// over thousands of feeds loads every day their back issues reach (the farm's: 131) and
+    /// over thousands of feeds loads every day their back issues reach (months of them) and
     /// would otherwise keep them until the hourly upkeep.
     pub fn forget_idle(&mut self, idle: Duration, now: Instant) -> usize {
         let idle_days: Vec<i64> = self

@@ -81,7 +81,7 @@ impl Store {
         self.entries.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Entry keys the in-memory entry index holds (distinct fingerprints), and about how many
+    /// Entry keys the in-memory entry index holds (distinct key hashes), and about how many
     /// bytes it takes.
     pub fn entry_index_size(&self) -> (usize, usize) {
         self.entries().size()

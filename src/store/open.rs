@@ -166,7 +166,7 @@ fn forwards_in(tree: &sled::Tree) -> Result<HashMap<StoryId, StoryId>, sled::Err
     Ok(forwards)
 }
 
-/// The entry index of the records in the store, from the segments' fingerprint lists. New
+/// The entry index of the records in the store, from the segments' key-hash lists. New
 /// records go to a segment after the last one found.
 fn entries_in(tree: &sled::Tree) -> Result<EntryIndex, sled::Error> {
     let mut index = EntryIndex::default();
@@ -174,8 +174,8 @@ fn entries_in(tree: &sled::Tree) -> Result<EntryIndex, sled::Error> {
     for item in tree.scan_prefix(keys::SEGMENT_PREFIX) {
         let (key, list) = item?;
         if let Some(segment) = keys::segment_in_key(&key) {
-            for fp in entries::fingerprints(&list) {
-                index.add(fp, segment);
+            for hash in entries::key_hashes(&list) {
+                index.add(hash, segment);
             }
             last = last.max(Some(segment));
         }
@@ -201,24 +201,24 @@ pub(super) fn move_old_entries(
         for item in tree.scan_prefix(keys::OLD_ENTRY_PREFIX).take(PRUNE_BATCH) {
             let (key, value) = item?;
             let entry_key = &key[keys::OLD_ENTRY_PREFIX.len()..];
-            let fp = entries::fingerprint(entry_key);
-            let segment = index.segment_for_new(fp);
+            let hash = entries::key_hash(entry_key);
+            let segment = index.segment_for_new(hash);
             batch.insert(keys::entry_of_bytes(segment, entry_key), value);
             batch.remove(key);
-            added.push((fp, segment));
+            added.push((hash, segment));
         }
         if added.is_empty() {
             return Ok(moved);
         }
-        // The batch's records all went to one segment (a fingerprint already in another
+        // The batch's records all went to one segment (a key hash already in another
         // joins that one's list).
         for (key, list) in entries::lists_with(&added, |key| tree.get(key))? {
             batch.insert(key, list);
         }
         tree.apply_batch(batch)?;
         moved += added.len();
-        for (fp, segment) in &added {
-            index.add(*fp, *segment);
+        for (hash, segment) in &added {
+            index.add(*hash, *segment);
         }
         index.filled(added.len());
     }

@@ -12,7 +12,7 @@ pub(super) const PRUNE_BATCH: usize = 4096;
 
 /// Removals applied in sled batches of about [`PRUNE_BATCH`] keys. After a long pause (or on a
 /// store whose entries are old) one pruning can reach a million keys, and one sled batch that
-/// size held ~600 MB while it was applied. Keys queued between two [`Removals::boundary`]
+/// size holds hundreds of megabytes while it is applied. Keys queued between two [`Removals::boundary`]
 /// calls always go in one batch (a story with all its keys); beyond that pruning needs no
 /// atomicity: a key left behind by a crash is pruned next time.
 struct Removals<'t> {
@@ -120,7 +120,7 @@ impl Store {
         // Each story with all its keys in one batch, so none is left pointing at a removed
         // story; stories in bounded batches ([`Removals`]).
         let mut removals = Removals::new(&self.tree);
-        // Entry records removed (their keys, and fingerprint and segment), forgotten by the
+        // Entry records removed (their keys, and key hash and segment), forgotten by the
         // entry index once their removal is applied.
         let mut gone = std::collections::HashSet::new();
         let mut forgotten = Vec::new();
@@ -142,15 +142,15 @@ impl Store {
                 removals.remove(keys::story(id));
                 removals.remove(keys::sketch(id));
                 for copy in &story.copies {
-                    let fp = entries::fingerprint(copy.entry.0.as_bytes());
-                    let segments = self.entries().segments(fp);
+                    let hash = entries::key_hash(copy.entry.0.as_bytes());
+                    let segments = self.entries().segments(hash);
                     for segment in segments {
                         let key = keys::entry(segment, &copy.entry);
                         // Counted out once, and only if it is there: the index must never
                         // hold fewer records than the store.
                         if self.tree.get(&key)?.is_some() && gone.insert(key.clone()) {
                             removals.remove(key);
-                            forgotten.push((fp, segment));
+                            forgotten.push((hash, segment));
                         }
                     }
                     let url_key = copy
@@ -176,7 +176,7 @@ impl Store {
             }
         }
         removals.finish()?;
-        // The segments' fingerprint lists lose the removed records after the records went: a
+        // The segments' key-hash lists lose the removed records after the records went: a
         // crash between the two leaves a list holding too much (a read that finds nothing),
         // never too little.
         if forgotten.is_empty() {
@@ -187,8 +187,8 @@ impl Store {
         for chunk in forgotten.chunk_by(|a, b| a.1 == b.1) {
             let key = keys::segment(chunk[0].1);
             if let Some(list) = self.tree.get(&key)? {
-                let fps: Vec<u32> = chunk.iter().map(|(fp, _)| *fp).collect();
-                let left = entries::unlisted(&list, &fps);
+                let hashes: Vec<u32> = chunk.iter().map(|(hash, _)| *hash).collect();
+                let left = entries::unlisted(&list, &hashes);
                 if left.is_empty() {
                     lists.remove(key);
                 } else {
@@ -198,8 +198,8 @@ impl Store {
         }
         self.tree.apply_batch(lists)?;
         let mut entries = self.entries_mut();
-        for (fp, segment) in forgotten {
-            entries.remove(fp, segment);
+        for (hash, segment) in forgotten {
+            entries.remove(hash, segment);
         }
         Ok(removed)
     }

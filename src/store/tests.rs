@@ -478,7 +478,7 @@ fn pruning_more_keys_than_one_batch_holds_removes_them_all_and_only_them() {
     assert_eq!(entry(oldest_kept), Some(entry_record(oldest_kept)));
     assert_eq!(store.tree.scan_prefix(keys::ENTRY_PREFIX).count(), 5);
     assert_eq!(store.entry_index_size().0, 5);
-    // The segments' fingerprint lists lost them too: the index read at open agrees.
+    // The segments' key-hash lists lost them too: the index read at open agrees.
     drop(txn);
     drop(store);
     let store = reopen(dir.path());
@@ -500,23 +500,23 @@ fn entry_record(n: u64) -> EntryRecord {
     }
 }
 
-/// Two entry keys whose [`entries::fingerprint`]s are equal (a search of ~80,000 keys).
-fn keys_sharing_a_fingerprint() -> (EntryKey, EntryKey) {
+/// Two entry keys whose [`entries::key_hash`]s are equal (a search of ~80,000 keys).
+fn keys_sharing_a_key_hash() -> (EntryKey, EntryKey) {
     let mut seen = HashMap::new();
     for i in 0u64.. {
         let key = format!("k{i}");
-        if let Some(other) = seen.insert(entries::fingerprint(key.as_bytes()), key.clone()) {
+        if let Some(other) = seen.insert(entries::key_hash(key.as_bytes()), key.clone()) {
             return (EntryKey(other), EntryKey(key));
         }
     }
-    unreachable!("u64 keys outnumber u32 fingerprints")
+    unreachable!("u64 keys outnumber u32 key hashes")
 }
 
 #[test]
 fn entry_records_fill_segments_in_turn_and_are_found_after_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let (a, b) = keys_sharing_a_fingerprint();
+    let (a, b) = keys_sharing_a_key_hash();
     let mut txn = store.begin();
     txn.insert_entry(&a, &entry_record(1)).unwrap();
     txn.commit().unwrap();
@@ -530,7 +530,7 @@ fn entry_records_fill_segments_in_turn_and_are_found_after_reopening() {
     let mut txn = store.begin();
     txn.insert_entry(&EntryKey("next".into()), &entry_record(3))
         .unwrap();
-    // A key sharing a stored key's fingerprint joins it in its segment.
+    // A key sharing a stored key's hash joins it in its segment.
     txn.insert_entry(&b, &entry_record(4)).unwrap();
     // Read back in the batch that wrote them.
     assert_eq!(txn.entry_record(&b).unwrap(), Some(entry_record(4)));

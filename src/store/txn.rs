@@ -33,7 +33,7 @@ pub struct Txn<'a> {
     pending: BTreeMap<Vec<u8>, Option<sled::IVec>>,
     /// What this batch read from the store, absent keys too. Some keys of an entry are looked
     /// up twice (its URL key: dedup's lookup, then the claim; a seen entry's record: dedup's
-    /// lookup, then the fingerprint check), and in a large store a lookup of a hashed key is a
+    /// lookup, then the check of its content `fingerprint`), and in a large store a lookup of a hashed key is a
     /// page read: the second one is answered here.
     read: RefCell<HashMap<Vec<u8>, Option<sled::IVec>>>,
     /// Time spent in the store's reads ([`Txn::read_time`]).
@@ -47,7 +47,7 @@ pub struct Txn<'a> {
     /// Merge forwards written in this batch (story, the story it was merged into), added to
     /// the store's on commit.
     forwarded: Vec<(StoryId, StoryId)>,
-    /// Entry records new in this batch (fingerprint, segment), added to the store's entry
+    /// Entry records new in this batch (key hash, segment), added to the store's entry
     /// index on commit.
     entries_new: Vec<(u32, u32)>,
 }
@@ -199,15 +199,15 @@ impl<'a> Txn<'a> {
         Ok(id)
     }
 
-    /// The key `entry` (whose [`entries::fingerprint`] is `fp`) is stored under, in this batch
+    /// The key `entry` (whose [`entries::key_hash`] is `hash`) is stored under, in this batch
     /// or the store, if it is: read in each segment the entry index names (nearly always none
     /// or one).
-    fn entry_key(&self, entry: &EntryKey, fp: u32) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut segments = self.store.entries().segments(fp);
+    fn entry_key(&self, entry: &EntryKey, hash: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut segments = self.store.entries().segments(hash);
         segments.extend(
             self.entries_new
                 .iter()
-                .filter(|(f, _)| *f == fp)
+                .filter(|(f, _)| *f == hash)
                 .map(|(_, segment)| *segment),
         );
         for segment in segments {
@@ -220,7 +220,7 @@ impl<'a> Txn<'a> {
     }
 
     pub fn entry_record(&self, key: &EntryKey) -> Result<Option<EntryRecord>, StoreError> {
-        match self.entry_key(key, entries::fingerprint(key.0.as_bytes()))? {
+        match self.entry_key(key, entries::key_hash(key.0.as_bytes()))? {
             Some(at) => self.get_json(&at),
             None => Ok(None),
         }
@@ -228,15 +228,15 @@ impl<'a> Txn<'a> {
 
     /// Writes an entry's record: where it is, or if new, in the segment the entry index gives.
     pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) -> Result<(), StoreError> {
-        let fp = entries::fingerprint(key.0.as_bytes());
-        let at = match self.entry_key(key, fp)? {
+        let hash = entries::key_hash(key.0.as_bytes());
+        let at = match self.entry_key(key, hash)? {
             Some(at) => at,
             None => {
-                let segment = match self.entries_new.iter().find(|(f, _)| *f == fp) {
+                let segment = match self.entries_new.iter().find(|(f, _)| *f == hash) {
                     Some((_, segment)) => *segment,
-                    None => self.store.entries().segment_for_new(fp),
+                    None => self.store.entries().segment_for_new(hash),
                 };
-                self.entries_new.push((fp, segment));
+                self.entries_new.push((hash, segment));
                 keys::entry(segment, key)
             }
         };
@@ -270,7 +270,7 @@ impl<'a> Txn<'a> {
     /// The story `title_key` (whose [`postings::title_hash`] is `hash`) was claimed for on
     /// `day`, unresolved. This batch's writes first; then the in-memory index if it holds the
     /// day, where a miss is certain and a hit is confirmed by reading the key (another
-    /// headline may share the fingerprint); else the store.
+    /// headline may share the hash); else the store.
     fn title_on(
         &self,
         title_key: &str,
@@ -353,7 +353,7 @@ impl<'a> Txn<'a> {
 
     /// Applies every pending write as one atomic sled batch (not yet flushed).
     pub fn commit(mut self) -> Result<(), StoreError> {
-        // New entry records' fingerprints join their segments' lists in the same batch.
+        // New entry records' key hashes join their segments' lists in the same batch.
         for (key, list) in entries::lists_with(&self.entries_new, |key| self.get(key))? {
             self.put(key, list);
         }
@@ -367,8 +367,8 @@ impl<'a> Txn<'a> {
         self.store.tree.apply_batch(batch)?;
         if !self.entries_new.is_empty() {
             let mut entries = self.store.entries_mut();
-            for (fp, segment) in &self.entries_new {
-                entries.add(*fp, *segment);
+            for (hash, segment) in &self.entries_new {
+                entries.add(*hash, *segment);
             }
             entries.filled(self.entries_new.len());
         }

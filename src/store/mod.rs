@@ -11,13 +11,14 @@
 //!
 //! The files: [`open`] (lock, layout version, upgrades, loading the in-memory indexes),
 //! [`read`] (lookups and scans), [`txn`] (writes), [`prune`] (retention), [`codec`] (value
-//! encodings), [`keys`] (the key layout), [`entries`] (entry records by segment), [`archive`]
+//! encodings), [`lookups`] (dedup's reads), [`keys`] (the key layout), [`entries`] (entry records by segment), [`archive`]
 //! (stories by day).
 
 mod archive;
 mod codec;
 mod entries;
 mod keys;
+mod lookups;
 mod open;
 mod prune;
 mod read;

@@ -2,7 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -12,8 +12,8 @@ use siphasher::sip::SipHasher13;
 use super::{
     decode, encode, encode_compact, entries, keys, DropRecord, PollState, Store, StoreError,
 };
-use crate::dedup::postings::{self, IdHasher};
-use crate::dedup::{Brief, Candidate, Index, Signature, Sketch};
+use crate::dedup::postings;
+use crate::dedup::{Brief, Signature, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
 /// What we keep per entry: which story it belongs to.
@@ -29,7 +29,7 @@ pub struct EntryRecord {
 
 /// Pending writes over the store. Dropped without [`Txn::commit`], it writes nothing.
 pub struct Txn<'a> {
-    store: &'a Store,
+    pub(super) store: &'a Store,
     pending: BTreeMap<Vec<u8>, Option<sled::IVec>>,
     /// What this batch read from the store, absent keys too. Some keys of an entry are looked
     /// up twice (its URL key: dedup's lookup, then the claim; a seen entry's record: dedup's
@@ -40,7 +40,7 @@ pub struct Txn<'a> {
     reading: Cell<Duration>,
     /// Stories founded in this batch, with their founding words' hashes, brief and day:
     /// candidates for the entries after them, added to the store's index on commit.
-    founded: Vec<(StoryId, Vec<u64>, Brief, i64)>,
+    pub(super) founded: Vec<(StoryId, Vec<u64>, Brief, i64)>,
     /// Headlines claimed in this batch (title key hash, day), added to the index on commit;
     /// until then the pending writes answer for them.
     titled: Vec<(u64, i64)>,
@@ -86,7 +86,10 @@ impl<'a> Txn<'a> {
         self.reading.get()
     }
 
-    fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+    pub(super) fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
         self.get(key)?.map(|v| decode(key, &v)).transpose()
     }
 
@@ -98,7 +101,7 @@ impl<'a> Txn<'a> {
         Ok(self.get(key)?.and_then(|v| keys::story_id_from_value(&v)))
     }
 
-    fn resolved_at(&self, key: &[u8]) -> Result<Option<StoryId>, StoreError> {
+    pub(super) fn resolved_at(&self, key: &[u8]) -> Result<Option<StoryId>, StoreError> {
         self.story_id_at(key)?
             .map(|id| self.resolve(id))
             .transpose()
@@ -180,7 +183,7 @@ impl<'a> Txn<'a> {
 
     /// Follows merge forwards from `id` to the story that holds its copies now: this batch's
     /// first, then the store's (held in memory, see [`Store::forward`]).
-    fn resolve(&self, mut id: StoryId) -> Result<StoryId, StoreError> {
+    pub(super) fn resolve(&self, mut id: StoryId) -> Result<StoryId, StoreError> {
         // Chains are short (each merge adds one hop); the bound guards against a cycle in a
         // damaged store.
         for _ in 0..32 {
@@ -271,7 +274,7 @@ impl<'a> Txn<'a> {
     /// `day`, unresolved. This batch's writes first; then the in-memory index if it holds the
     /// day, where a miss is certain and a hit is confirmed by reading the key (another
     /// headline may share the hash); else the store.
-    fn title_on(
+    pub(super) fn title_on(
         &self,
         title_key: &str,
         hash: u64,
@@ -385,88 +388,5 @@ impl<'a> Txn<'a> {
             }
         }
         Ok(())
-    }
-}
-
-impl Index for Txn<'_> {
-    type Error = StoreError;
-
-    fn story_of_entry(&self, key: &EntryKey) -> Result<Option<StoryId>, StoreError> {
-        self.entry_record(key)?
-            .map(|r| self.resolve(r.story))
-            .transpose()
-    }
-
-    fn story_of_url(&self, url_key: &str) -> Result<Option<StoryId>, StoreError> {
-        self.resolved_at(&keys::url(url_key))
-    }
-
-    fn story_of_title(
-        &self,
-        title_key: &str,
-        days: std::ops::RangeInclusive<i64>,
-    ) -> Result<Option<StoryId>, StoreError> {
-        // Loads the days the lookup reaches, as the near layer's lookup right after it would.
-        drop(self.store.near_with_days(days.clone())?);
-        let hash = postings::title_hash(title_key);
-        for day in days {
-            if let Some(id) = self.title_on(title_key, hash, day)? {
-                return Ok(Some(self.resolve(id)?));
-            }
-        }
-        Ok(None)
-    }
-
-    fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, StoreError> {
-        match self.get_json(&keys::sketch(id))? {
-            Some(sketch) => Ok(Some(sketch)),
-            // A story written before sketches existed.
-            None => Ok(self.story(id)?.as_ref().map(Sketch::of)),
-        }
-    }
-
-    fn candidates(
-        &self,
-        words: &[String],
-        days: std::ops::RangeInclusive<i64>,
-    ) -> Result<Vec<Candidate>, StoreError> {
-        let words = postings::hashes(words);
-        let mut counts: HashMap<StoryId, usize, BuildHasherDefault<IdHasher>> = HashMap::default();
-        let near = self.store.near_with_days(days.clone())?;
-        let uncounted = near.count(&words, days.clone(), &mut counts);
-        for (id, founded, _, day) in &self.founded {
-            let shared = founded.iter().filter(|w| words.contains(w)).count();
-            if shared > 0 && days.contains(day) {
-                *counts.entry(*id).or_insert(0) += shared;
-            }
-        }
-        // Only the best few are verified (dedup looks at no more than these); briefs and
-        // merges for those alone keep this bounded.
-        let best: Vec<(StoryId, usize, Option<Brief>)> = postings::best(counts)
-            .into_iter()
-            .map(|(id, shared)| {
-                let brief = near.brief(id, days.clone()).or_else(|| {
-                    self.founded
-                        .iter()
-                        .find(|(f, ..)| *f == id)
-                        .map(|(_, _, brief, _)| *brief)
-                });
-                (id, shared, brief)
-            })
-            .collect();
-        drop(near);
-        best.into_iter()
-            .map(|(id, shared, brief)| {
-                let resolved = self.resolve(id)?;
-                Ok(Candidate {
-                    id: resolved,
-                    shared,
-                    uncounted,
-                    // A story merged into another is read as the survivor, whose founding
-                    // signature is not the one in brief.
-                    brief: brief.filter(|_| resolved == id),
-                })
-            })
-            .collect()
     }
 }

@@ -11,7 +11,8 @@
 //!    enough with the story's *founding* copy and that passes every guard ([`similar`]).
 //!
 //! Layers 3 and 4 only match within [`Settings::window`] of the story and only from a source
-//! that has no copy in it yet (a source that publishes two items says they differ).
+//! that has no copy in it yet (a source that publishes two items says they differ). Layer 4
+//! compares the [`Signature`]s normalize gave each entry; it does not read headlines itself.
 
 mod brief;
 mod memory;

@@ -47,6 +47,19 @@ impl From<crate::config::ConfigError> for Failure {
     }
 }
 
+/// A store that is locked is a temporary failure (another process holds it); one that cannot
+/// be opened is an I/O failure.
+impl From<crate::store::OpenError> for Failure {
+    fn from(e: crate::store::OpenError) -> Self {
+        use crate::store::OpenError;
+        match e {
+            OpenError::Locked(_) => Failure::StoreLocked(e.to_string()),
+            OpenError::Unusable { .. } => Failure::Store(e.to_string()),
+            OpenError::Task(_) => Failure::Other(anyhow::anyhow!("{e}")),
+        }
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::Other(e)

@@ -7,41 +7,11 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Duration, Utc};
-use regex::Regex;
+use chrono::{DateTime, Utc};
 
 use crate::model::Entry;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Keep,
-    Drop,
-}
-
-/// The part of an entry a rule looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Title,
-    Summary,
-    Content,
-    Author,
-    Category,
-    Link,
-    Any,
-}
-
-/// One rule as configured.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    pub action: Action,
-    pub field: Field,
-    /// Case-insensitive unless the pattern says `(?-i)`.
-    pub pattern: Option<Regex>,
-    /// With `drop`: the rule applies to entries older than this; with `keep`, to newer ones.
-    pub max_age: Option<Duration>,
-    /// Where the rule is written, for logs, metrics and `explain` ("source BBC, rule 1").
-    pub label: String,
-}
+pub use crate::config::filter::{Action, Field, Filters, Rule};
 
 impl Rule {
     fn applies(&self, entry: &Entry, now: DateTime<Utc>) -> bool {
@@ -105,14 +75,6 @@ fn texts(entry: &Entry, field: Field) -> Vec<String> {
     }
 }
 
-/// Every rule: the global scope and each source's.
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    pub global: Vec<Rule>,
-    /// By source URL.
-    pub by_source: std::collections::HashMap<String, Vec<Rule>>,
-}
-
 /// Why an entry was dropped: the rule (or the scope whose keep rules it missed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dropped {
@@ -158,9 +120,11 @@ fn check_scope(
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
+    use regex::Regex;
+
     use super::*;
-    use crate::dedup::Signature;
-    use crate::model::EntryKey;
+    use crate::model::{EntryKey, Signature};
 
     fn entry(title: &str, hours_old: i64) -> Entry {
         Entry {

@@ -6,8 +6,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::dedup::Signature;
-
 /// Stable identity of an entry within its source: a hash of the source URL and the entry's
 /// GUID (or, lacking one, its canonical link, or its title and date). Never random, so the same
 /// item on every poll has the same key.
@@ -213,4 +211,80 @@ impl Story {
         }
         out
     }
+}
+
+/// A headline (and optionally the start of its summary) as the similarity layer sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Canonical content words of the headline, sorted.
+    pub words: Vec<String>,
+    /// Numbers in the headline, normalized ("1.0" and "1" agree), sorted.
+    pub numbers: Vec<String>,
+    /// Canonical places named, sorted.
+    pub places: Vec<String>,
+    /// Weekdays and months named.
+    #[serde(default)]
+    pub dates: Vec<String>,
+    /// Capitalized words in the order they appear (who did what to whom).
+    pub names: Vec<String>,
+    /// (scale, class) of every polarity word, sorted.
+    pub polarity: Vec<(u8, u8)>,
+    pub negated: bool,
+    /// What the headline says someone did: the first word of `actions.txt` that follows a
+    /// subject (its line number), so "Senate approves transit plan" is "approve" and the
+    /// noun "plan" after it does not count. At most one.
+    #[serde(default)]
+    pub actions: Vec<u8>,
+    /// Content words before that action: who did it ("lawmakers" in "Lawmakers weigh plan"),
+    /// sorted; empty when the headline names no action.
+    #[serde(default)]
+    pub subject: Vec<String>,
+    /// The first content word after that action: what it was done to ("rates" in "Fed
+    /// raises rates").
+    #[serde(default)]
+    pub object: Option<String>,
+    /// Most words capitalized: capitals say nothing about names then.
+    pub title_case: bool,
+    /// A recurring headline such as "Morning briefing".
+    pub generic: bool,
+    /// "live", "opinion", "video", "podcast", "analysis" when the headline says so, "question"
+    /// when it asks one.
+    pub kind: Option<String>,
+    /// Canonical content words of the summary's first sentences, sorted.
+    pub summary_words: Vec<String>,
+}
+
+/// Cache validators a server gave us, sent back as `If-None-Match` / `If-Modified-Since`.
+/// Kept as the opaque strings the server wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What we remember about polling one source: written by the ingest writer after each fetch,
+/// read by the poller to schedule the next.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PollState {
+    pub validators: Validators,
+    pub last_fetch: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last outcome, as logged ("200, 12 entries, 3 new", "not modified", an error).
+    pub last_outcome: String,
+    pub consecutive_failures: u32,
+    /// Entries read from the source over its lifetime, and stories it started.
+    #[serde(default)]
+    pub entries_seen: u64,
+    #[serde(default)]
+    pub stories_led: u64,
+    /// When the source is due next: its schedule, the publisher's hints, or backoff. Stored,
+    /// so a restart does not poll a source that asked for rest.
+    #[serde(default)]
+    pub next_poll: Option<DateTime<Utc>>,
+    /// The source answered `410 Gone`: it is not polled again until its URL changes.
+    #[serde(default)]
+    pub gone: bool,
+    /// Where the feed moved permanently (301/308); polled there from then on.
+    #[serde(default)]
+    pub moved_to: Option<String>,
 }

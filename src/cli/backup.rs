@@ -6,11 +6,10 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use crate::config::Config;
-use crate::daemon::open_store_with;
 use crate::exit::Failure;
 use crate::ingest::Restore;
 use crate::model::Story;
-use crate::store::Store;
+use crate::store::{open_store_with, Store};
 
 fn other(e: impl std::fmt::Display) -> Failure {
     Failure::Other(anyhow::anyhow!("{e}"))

@@ -17,7 +17,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use url::Url;
 
-use crate::config::{Config, Feed, Poll, Server, Source, Store};
+use crate::config::{Config, Feed, Poll, Server, Source, StoreSettings};
 use crate::exit::Failure;
 
 /// The demo outlets: name, file name, bytes, content type.
@@ -119,7 +119,7 @@ pub fn config(origin: &Url, listen: SocketAddr, store: PathBuf) -> Result<Config
             description: "Five demo outlets, each story once.".into(),
             max_items: 100,
         },
-        store: Store {
+        store: StoreSettings {
             path: store,
             cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             retention: Default::default(),

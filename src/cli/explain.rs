@@ -1,42 +1,18 @@
 //! `feedmerge explain URL|ID`: a story, its copies, and why each joined.
 //!
 //! Reads the store directly; while a daemon holds the store's lock it asks that daemon instead
-//! (`/stories/{id}.json`, `/stories.json?url=`), which answers from the same store.
+//! (`/stories/{id}.json`, `/stories.json?url=`, `/dropped.json?url=`; see
+//! [`super::store_or_daemon`]).
 
 use std::fmt::Write;
 
 use url::Url;
 
+use super::store_or_daemon::{ask_daemon, daemon_url, read_store};
 use crate::config::Config;
-use crate::dedup::Index;
 use crate::exit::Failure;
-use crate::model::{Story, StoryId};
-use crate::normalize::url_key;
-use crate::store::{DropRecord, OpenError, Store, StoreError};
-
-/// Finds the story `query` names: a story id (16 hex digits, or the `urn:feedmerge:story:` GUID)
-/// or the link of any of its copies.
-pub fn find(store: &Store, query: &str) -> Result<Option<Story>, StoreError> {
-    let txn = store.begin();
-    if let Some(id) = parse_id(query) {
-        return txn.story(id);
-    }
-    let Some(key) = Url::parse(query.trim()).ok().as_ref().and_then(url_key) else {
-        return Ok(None);
-    };
-    match txn.story_of_url(&key)? {
-        Some(id) => txn.story(id),
-        None => Ok(None),
-    }
-}
-
-fn parse_id(query: &str) -> Option<StoryId> {
-    let hex = query.trim().trim_start_matches("urn:feedmerge:story:");
-    (hex.len() == 16)
-        .then(|| u64::from_str_radix(hex, 16).ok())
-        .flatten()
-        .map(StoryId)
-}
+use crate::model::Story;
+use crate::store::{find_story, story_id_in, DropRecord, Store, StoreError};
 
 /// The explanation a person reads.
 pub fn describe(story: &Story) -> String {
@@ -85,7 +61,7 @@ enum Found {
 }
 
 fn look_up(store: &Store, query: &str) -> Result<Found, StoreError> {
-    if let Some(story) = find(store, query)? {
+    if let Some(story) = find_story(store, query)? {
         return Ok(Found::Story(Box::new(story)));
     }
     if let Ok(url) = Url::parse(query.trim()) {
@@ -98,20 +74,11 @@ fn look_up(store: &Store, query: &str) -> Result<Found, StoreError> {
 
 /// Runs `feedmerge explain`.
 pub async fn run(config: &Config, query: &str) -> Result<(), Failure> {
-    let path = config.store.path.clone();
     let q = query.to_string();
-    let local = tokio::task::spawn_blocking(move || match Store::open(&path) {
-        Ok(store) => look_up(&store, &q)
-            .map(Some)
-            .map_err(|e| Failure::Store(e.to_string())),
-        Err(OpenError::Locked(_)) => Ok(None),
-        Err(e) => Err(Failure::Store(e.to_string())),
-    })
-    .await
-    .map_err(|e| Failure::Other(anyhow::anyhow!("explain task failed: {e}")))??;
+    let local = read_store(config, "explain", move |store| look_up(store, &q)).await?;
     let found = match local {
         Some(found) => found,
-        None => ask_daemon(config, query).await?,
+        None => ask_daemon_about(config, query).await?,
     };
     match found {
         Found::Story(story) => {
@@ -134,11 +101,11 @@ pub async fn run(config: &Config, query: &str) -> Result<(), Failure> {
 }
 
 /// The running daemon's answer, when it holds the store.
-async fn ask_daemon(config: &Config, query: &str) -> Result<Found, Failure> {
+async fn ask_daemon_about(config: &Config, query: &str) -> Result<Found, Failure> {
     if let Some(story) = ask_daemon_for::<Story>(config, query, "stories.json").await? {
         return Ok(Found::Story(Box::new(story)));
     }
-    if parse_id(query).is_none() {
+    if story_id_in(query).is_none() {
         if let Some(record) = ask_daemon_for::<DropRecord>(config, query, "dropped.json").await? {
             return Ok(Found::Dropped(record));
         }
@@ -151,33 +118,13 @@ async fn ask_daemon_for<T: serde::de::DeserializeOwned>(
     query: &str,
     by_url: &str,
 ) -> Result<Option<T>, Failure> {
-    let base = Url::parse(&format!("http://{}/", config.server.listen))
-        .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
-    let mut url = match parse_id(query) {
-        Some(id) => base.join(&format!("stories/{id}.json")),
-        None => base.join(by_url),
-    }
-    .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
-    if parse_id(query).is_none() {
-        url.query_pairs_mut().append_pair("url", query);
-    }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let response = reqwest::get(url.clone()).await.map_err(|e| {
-        Failure::StoreLocked(format!(
-            "the store {} is in use by another process and the daemon at {url} did not answer ({e})",
-            config.store.path.display()
-        ))
-    })?;
-    if response.status() == reqwest::StatusCode::NOT_FOUND {
-        return Ok(None);
-    }
-    let body = response
-        .error_for_status()
-        .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?
-        .bytes()
-        .await
-        .map_err(|e| Failure::Other(anyhow::anyhow!("no answer from {url}: {e}")))?;
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| Failure::Other(anyhow::anyhow!("unreadable answer from {url}: {e}")))
+    let url = match story_id_in(query) {
+        Some(id) => daemon_url(config, &format!("stories/{id}.json"))?,
+        None => {
+            let mut url = daemon_url(config, by_url)?;
+            url.query_pairs_mut().append_pair("url", query);
+            url
+        }
+    };
+    ask_daemon(config, url).await
 }

@@ -7,8 +7,7 @@ mod explain;
 mod import_opml;
 mod pairs;
 mod preview;
-
-pub use explain::find as find_story;
+mod store_or_daemon;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -249,34 +248,18 @@ fn report_moves(config: &Config) {
 
 /// Status from the store, or from the running daemon that holds it.
 async fn status_of(config: &Config) -> Result<Vec<crate::status::SourceStatus>, Failure> {
-    let path = config.store.path.clone();
     let sources = config.sources.clone();
-    let local = tokio::task::spawn_blocking(move || match crate::store::Store::open(&path) {
-        Ok(store) => crate::status::of(&store, &sources)
-            .map(Some)
-            .map_err(|e| Failure::Store(e.to_string())),
-        Err(crate::store::OpenError::Locked(_)) => Ok(None),
-        Err(e) => Err(Failure::Store(e.to_string())),
+    let local = store_or_daemon::read_store(config, "status", move |store| {
+        crate::status::of(store, &sources)
     })
-    .await
-    .map_err(|e| Failure::Other(anyhow::anyhow!("status task failed: {e}")))??;
+    .await?;
     if let Some(statuses) = local {
         return Ok(statuses);
     }
-    let url = format!("http://{}/status", config.server.listen);
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let body = reqwest::get(&url)
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| {
-            Failure::StoreLocked(format!(
-                "the store is in use and the daemon at {url} did not answer ({e})"
-            ))
-        })?
-        .bytes()
-        .await
-        .map_err(|e| Failure::Other(anyhow::anyhow!("{url}: {e}")))?;
-    serde_json::from_slice(&body).map_err(|e| Failure::Other(anyhow::anyhow!("{url}: {e}")))
+    let url = store_or_daemon::daemon_url(config, "status")?;
+    store_or_daemon::ask_daemon(config, url.clone())
+        .await?
+        .ok_or_else(|| Failure::Other(anyhow::anyhow!("{url}: not found")))
 }
 
 fn print_summary(reports: &[daemon::OnceReport]) {

@@ -5,9 +5,10 @@ use regex::RegexBuilder;
 use toml::Spanned;
 
 use super::error::Problems;
+use super::filter::{Action, Field, Rule};
 use super::raw::{RawFilter, RawSource};
-use super::{parse_duration, secret, FetchOptions};
-use crate::filter::{Action, Field, Rule};
+use super::validate::parse_duration;
+use super::{secret, FetchOptions};
 
 /// A validated rule, or `None` with the problems recorded.
 pub(super) fn rule(

@@ -24,7 +24,7 @@ use crate::metrics::Metrics;
 use crate::poll::{self, Outcome};
 use crate::render::{self, Snapshot};
 use crate::serve;
-use crate::store::{OpenError, Store, StoreError};
+use crate::store::{open_store_with, Store, StoreError};
 use crate::systemd::{self, Health};
 
 use pollers::{stored_state, Pollers};
@@ -202,19 +202,6 @@ async fn finished(task: JoinHandle<Result<(), StoreError>>) -> Result<(), Failur
         Ok(Err(e)) => Err(Failure::Store(format!("could not flush the store: {e}"))),
         Err(e) => Err(Failure::Other(anyhow::anyhow!("ingest task failed: {e}"))),
     }
-}
-
-/// Opens the store with its configured cache.
-pub async fn open_store_with(config: &crate::config::Store) -> Result<Store, Failure> {
-    let path = config.path.clone();
-    let cache = config.cache_bytes;
-    tokio::task::spawn_blocking(move || Store::open_with_cache(&path, cache))
-        .await
-        .map_err(|e| Failure::Other(anyhow::anyhow!("store task failed: {e}")))?
-        .map_err(|e| match e {
-            OpenError::Locked(_) => Failure::StoreLocked(e.to_string()),
-            OpenError::Unusable { .. } => Failure::Store(e.to_string()),
-        })
 }
 
 /// A progress bar for `once` on a terminal; hidden when stderr is a pipe or a file (logs,

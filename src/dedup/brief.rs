@@ -1,11 +1,11 @@
 //! What the near layer knows of a candidate before reading its sketch: enough to prove that
 //! some candidates could never be judged duplicates, so their sketches are not read.
 //!
-//! Why: a cold round over 1,000 farm feeds read 220,000 sketches (a sled read and the decoding
-//! of ~70 summary words each) and found 2,069 duplicates. The posting lists say how many
-//! headline words a candidate shares with the entry, but not how many it has, so any
-//! candidate sharing half the entry's words was read; and an entry with a long summary read
-//! every candidate sharing one word, since summaries alike vouch for a merge. A brief holds
+//! Why: reading a sketch is a sled read and the decoding of ~70 summary words, and most
+//! candidates the posting lists propose are not duplicates. The lists say how many headline
+//! words a candidate shares with the entry, but not how many it has, so without a brief any
+//! candidate sharing half the entry's words would be read; and an entry with a long summary
+//! would read every candidate sharing one word, since summaries alike vouch for a merge. A brief holds
 //! the candidate's word counts and a 64-bucket count of its headline's and its summary's words,
 //! and from them [`Thresholds::may_join_brief`] computes upper bounds of both similarities.
 //!
@@ -14,8 +14,9 @@
 
 use std::hash::Hasher;
 
-use super::signature::Signature;
-use super::similar::{Thresholds, MIN_SUMMARY_WORDS};
+use super::similar::MIN_SUMMARY_WORDS;
+use crate::config::dedup::Thresholds;
+use crate::model::Signature;
 
 /// Buckets words are counted in.
 const BUCKETS: usize = 64;

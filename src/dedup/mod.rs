@@ -11,26 +11,26 @@
 //!    enough with the story's *founding* copy and that passes every guard ([`similar`]).
 //!
 //! Layers 3 and 4 only match within [`Settings::window`] of the story and only from a source
-//! that has no copy in it yet (a source that publishes two items says they differ).
+//! that has no copy in it yet (a source that publishes two items says they differ). Layer 4
+//! compares the [`Signature`]s normalize gave each entry; it does not read headlines itself.
 
 mod brief;
-mod lexicon;
 mod memory;
 pub mod postings;
-mod signature;
 mod similar;
 
 use std::ops::RangeInclusive;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::model::{Entry, EntryKey, Layer, Story, StoryId};
 
+pub use crate::config::dedup::{Settings, Thresholds};
+pub use crate::model::Signature;
 pub use brief::Brief;
 pub use memory::Memory;
 pub use postings::Postings;
-pub use signature::Signature;
-pub use similar::{compare, Thresholds, Verdict};
+pub use similar::{compare, Verdict};
 
 /// Read access to what is already stored.
 pub trait Index {
@@ -115,23 +115,6 @@ pub enum Decision {
     },
     /// A story we have not seen.
     New,
-}
-
-/// Tunables (`[dedup]` in the config).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    /// How far apart two copies' publication times may be for a title or near match.
-    pub window: Duration,
-    pub thresholds: Thresholds,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            window: Duration::hours(48),
-            thresholds: Thresholds::default(),
-        }
-    }
 }
 
 /// How many candidate stories the near layer verifies at most: the store's index returns no

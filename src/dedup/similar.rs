@@ -8,36 +8,9 @@
 
 use std::fmt;
 
-use super::lexicon::{action_name, is_event_scale, is_noun_scale, polarity_name};
-use super::signature::Signature;
-
-/// Thresholds of the similarity layer (`[dedup]` in the config).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Thresholds {
-    /// Jaccard similarity of content words needed for a duplicate.
-    pub threshold: f64,
-    /// Content words two headlines must share at least.
-    pub min_shared: usize,
-    /// Content words a headline needs to take part at all.
-    pub min_words: usize,
-    /// Below `threshold` but at least this: "related" (reported, never merged).
-    pub related: f64,
-    /// With both summaries present: summary word similarity that, with `min_shared` shared
-    /// headline words, makes a duplicate too (syndicated copy under a rewritten headline).
-    pub summary_threshold: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            threshold: 0.5,
-            min_shared: 3,
-            min_words: 3,
-            related: 0.3,
-            summary_threshold: 0.6,
-        }
-    }
-}
+use crate::config::dedup::Thresholds;
+use crate::model::Signature;
+use crate::normalize::lexicon::{action_name, is_event_scale, is_noun_scale, polarity_name};
 
 impl Thresholds {
     /// Whether a stored headline that shares `shared` of `query`'s content words could be

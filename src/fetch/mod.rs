@@ -12,7 +12,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use crate::config::FetchOptions;
@@ -26,13 +25,7 @@ pub const USER_AGENT: &str = concat!(
     " (feed aggregator; polls politely with conditional GET)"
 );
 
-/// Cache validators a server gave us, sent back as `If-None-Match` / `If-Modified-Since`.
-/// Kept as the opaque strings the server wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-}
+pub use crate::model::Validators;
 
 /// A successful fetch.
 #[derive(Debug)]

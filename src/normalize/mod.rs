@@ -6,6 +6,8 @@
 
 pub mod canonical_url;
 pub mod enclosure;
+pub mod lexicon;
+mod signature;
 pub mod text;
 pub mod title;
 
@@ -103,7 +105,7 @@ fn normalize_entry(
             ],
         ),
     };
-    let signature = crate::dedup::Signature::of(&title, summary.as_deref().or(content.as_deref()));
+    let signature = crate::model::Signature::of(&title, summary.as_deref().or(content.as_deref()));
     let authors = raw
         .authors
         .iter()

@@ -118,7 +118,7 @@ fn a_declaration_after_the_first_64_bytes_is_read_not_a_crash() {
     assert_eq!(p.feed.entries.len(), 1);
 }
 
-/// Found by the fuzz target (session 5): a first declaration quick-xml cannot read
+/// Found by the fuzz target: a first declaration quick-xml cannot read
 /// (`<?xml v<?xml …?>`) leaves it decoding UTF-8, so a later declaration naming the encoding
 /// the first one seemed to name still switched it, too late. Such later declarations are
 /// disarmed too.
@@ -158,7 +158,7 @@ fn an_email_beside_a_multi_byte_character_is_read_not_a_crash() {
     assert_eq!(author.email.as_deref(), Some("ann@example.org"));
 }
 
-/// Found by the fuzz target (session 7): a `<?xml` inside a start tag
+/// Found by the fuzz target: a `<?xml` inside a start tag
 /// (`<channel a<?xml … encoding="utf-8" …`) is no declaration to quick-xml, but its text ran to
 /// the `?>` of a later, real one naming another encoding, which was then taken for part of it
 /// and left armed: quick-xml switched encodings too late and panicked. Every `<?xml` is a
@@ -170,7 +170,7 @@ fn a_declaration_inside_the_text_of_another_is_disarmed_too() {
     assert!(unguarded.is_ok(), "feed-rs must not panic");
 }
 
-/// Found by CI's fuzz smoke (session 7): `encoding="ISO-8859-1 "` (a space inside the quotes)
+/// Found by CI's fuzz smoke: `encoding="ISO-8859-1 "` (a space inside the quotes)
 /// is Latin-1 to quick-xml (encoding_rs trims a label), but was not read as a label here, so
 /// the document was taken for UTF-8 and a later `encoding="utf-8"` declaration left armed.
 #[test]

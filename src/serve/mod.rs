@@ -186,7 +186,7 @@ async fn dropped_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Resp
 
 async fn lookup(store: Store, query: String) -> Response {
     from_store(
-        move || crate::cli::find_story(&store, &query),
+        move || crate::store::find_story(&store, &query),
         "no stored story has that id or link\n",
     )
     .await

@@ -1,18 +1,18 @@
 //! Where each stored entry record is. Records are keyed by segment, then entry key
 //! ([`keys::entry`]), and segments fill one after another, so a new record lands among the
-//! other new ones, in pages the cache holds. Keyed by the (hashed) entry key alone, a new
-//! entry's lookup and insert each loaded a random page of a range as large as the store: at a
-//! million entries that read cost 2.7 times what it did at 33,000, and the commit 1.4 times
-//! (bench/results-scale.md, "Session 9").
+//! other new ones, in pages the cache holds. Keyed by the (hashed) entry key alone, every new
+//! entry's lookup and insert would load a random page of a range as large as the store, and
+//! that cost grows with the store.
 //!
-//! The price is this map, from a fingerprint of each stored entry key to its segment: a slot
-//! is 9 bytes, ~10-19 bytes a stored entry. It also answers most lookups of a new entry
-//! without reading the store at all: a fingerprint it does not hold is an entry never stored.
-//! Each segment's fingerprints are stored beside it ([`keys::segment`]), written in the same
-//! batch as its records, and the map is read from those at open: reading the records' keys
-//! instead loaded every page of them into sled's memory (+42 MB at 5,000 farm feeds).
+//! The price is this map, from a 32-bit hash of each stored entry key (its key hash, not
+//! the content `fingerprint` an entry record carries) to its segment: a slot is 9 bytes,
+//! ~10-19 bytes a stored entry. It also answers most lookups of a new entry without reading
+//! the store at all: a key hash it does not hold is an entry never stored. Each segment's key
+//! hashes are stored beside it ([`keys::segment`]), written in the same batch as its
+//! records, and the map is read from those at open: reading the records' keys instead would
+//! load every page of them into sled's cache.
 //!
-//! Written by hand: it is a counting multimap over 32-bit fingerprints, a hundred lines on
+//! Written by hand: it is a counting multimap over 32-bit key hashes, a hundred lines on
 //! std's `HashMap`; a Bloom or cuckoo filter crate answers "maybe present" but not "where".
 
 use std::collections::HashMap;
@@ -25,8 +25,8 @@ use crate::dedup::postings::IdHasher;
 
 /// Records a segment holds before new records go to the next one. Within a segment records
 /// sort by entry key, so a batch's new records land on as many pages as the segment spans:
-/// a few at 64 (sled splits a page at 16 records), against ~30 a batch at 4,096 (whose one
-/// million-entry run committed and fsynced more per entry than the runs at 64).
+/// a few at 64 (sled splits a page at 16 records), against ~30 a batch at 4,096, each one more
+/// page to write and fsync at commit.
 pub(super) const SEGMENT_RECORDS: u32 = 64;
 
 /// Bits of a slot that count records; the rest is the segment.
@@ -38,14 +38,14 @@ const LAST_SEGMENT: u32 = (1 << (32 - COUNT_BITS)) - 1;
 
 /// A count at this value is no longer kept: the slot is never forgotten (holding a segment
 /// too many costs a read; holding one too few would lose an entry). Sixteen keys sharing a
-/// 32-bit fingerprint do not happen by chance.
+/// 32-bit key hash do not happen by chance.
 const PINNED: u32 = (1 << COUNT_BITS) - 1;
 
-/// A segment's fingerprint list with `fps` added.
-fn listed(list: Option<&[u8]>, fps: impl Iterator<Item = u32>) -> Vec<u8> {
+/// A segment's key-hash list with `hashes` added.
+fn listed(list: Option<&[u8]>, hashes: impl Iterator<Item = u32>) -> Vec<u8> {
     let mut out = list.map(<[u8]>::to_vec).unwrap_or_default();
-    for fp in fps {
-        out.extend_from_slice(&fp.to_be_bytes());
+    for hash in hashes {
+        out.extend_from_slice(&hash.to_be_bytes());
     }
     out
 }
@@ -53,8 +53,8 @@ fn listed(list: Option<&[u8]>, fps: impl Iterator<Item = u32>) -> Vec<u8> {
 /// A key to write and its value.
 type Write = (Vec<u8>, Vec<u8>);
 
-/// The fingerprint lists of the segments `added` (fingerprint, segment) records went to, each
-/// with its new fingerprints joined: (key, list) to write, old lists read through `read`.
+/// The key-hash lists of the segments `added` (key hash, segment) records went to, each
+/// with its new key hashes joined: (key, list) to write, old lists read through `read`.
 pub(super) fn lists_with<E>(
     added: &[(u32, u32)],
     mut read: impl FnMut(&[u8]) -> Result<Option<sled::IVec>, E>,
@@ -66,45 +66,45 @@ pub(super) fn lists_with<E>(
         .into_iter()
         .map(|segment| {
             let key = keys::segment(segment);
-            let fps = added.iter().filter(|(_, s)| *s == segment).map(|(f, _)| *f);
-            let list = listed(read(&key)?.as_deref(), fps);
+            let hashes = added.iter().filter(|(_, s)| *s == segment).map(|(f, _)| *f);
+            let list = listed(read(&key)?.as_deref(), hashes);
             Ok((key, list))
         })
         .collect()
 }
 
-/// A segment's fingerprint list with one occurrence of each of `fps` taken out.
-pub(super) fn unlisted(list: &[u8], fps: &[u32]) -> Vec<u8> {
-    let mut left: Vec<u32> = fingerprints(list).collect();
-    for fp in fps {
-        if let Some(i) = left.iter().position(|f| f == fp) {
+/// A segment's key-hash list with one occurrence of each of `hashes` taken out.
+pub(super) fn unlisted(list: &[u8], hashes: &[u32]) -> Vec<u8> {
+    let mut left: Vec<u32> = key_hashes(list).collect();
+    for hash in hashes {
+        if let Some(i) = left.iter().position(|f| f == hash) {
             left.swap_remove(i);
         }
     }
     listed(None, left.into_iter())
 }
 
-/// The fingerprints in a segment's list.
-pub(super) fn fingerprints(list: &[u8]) -> impl Iterator<Item = u32> + '_ {
+/// The key hashes in a segment's list.
+pub(super) fn key_hashes(list: &[u8]) -> impl Iterator<Item = u32> + '_ {
     list.chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
 }
 
-/// The fingerprint of an entry key (its bytes as stored after the segment).
-pub(super) fn fingerprint(entry_key: &[u8]) -> u32 {
+/// The key hash of an entry key (its bytes as stored after the segment).
+pub(super) fn key_hash(entry_key: &[u8]) -> u32 {
     let mut hasher = SipHasher13::new_with_keys(0x656e_7472_7920_6670, 0x7365_676d_656e_7473);
     hasher.write(entry_key);
     hasher.finish() as u32
 }
 
-/// Fingerprint -> the segments that hold records with it, and how many.
+/// Key hash -> the segments that hold records with it, and how many.
 #[derive(Debug, Default)]
 pub(super) struct EntryIndex {
-    /// A fingerprint's first segment in the top bits, its record count there in the low
+    /// A key hash's first segment in the top bits, its record count there in the low
     /// [`COUNT_BITS`].
     slots: HashMap<u32, u32, BuildHasherDefault<IdHasher>>,
-    /// Further (segment, count) pairs of a fingerprint, when records sharing it were stored in
-    /// other segments: two batches open at once, each given a new key with that fingerprint
+    /// Further (segment, count) pairs of a key hash, when records sharing it were stored in
+    /// other segments: two batches open at once, each given a new key with that key hash
     /// before either committed, either side of a segment's end. Nearly always empty.
     more: HashMap<u32, Vec<(u32, u32)>>,
     /// The segment new records go to, and how many it has been given.
@@ -113,32 +113,32 @@ pub(super) struct EntryIndex {
 }
 
 impl EntryIndex {
-    /// Segments that may hold a record whose key has fingerprint `fp`, first where new ones
+    /// Segments that may hold a record whose key hash is `hash`, first where new ones
     /// go. Empty (no allocation) for a key never stored, the common case.
-    pub fn segments(&self, fp: u32) -> Vec<u32> {
-        let Some(slot) = self.slots.get(&fp) else {
+    pub fn segments(&self, hash: u32) -> Vec<u32> {
+        let Some(slot) = self.slots.get(&hash) else {
             return Vec::new();
         };
         let mut found = vec![slot >> COUNT_BITS];
-        if let Some(more) = self.more.get(&fp) {
+        if let Some(more) = self.more.get(&hash) {
             found.extend(more.iter().map(|(segment, _)| *segment));
         }
         found
     }
 
-    /// The segment a new record with fingerprint `fp` goes to: where others with it are, so
-    /// that a fingerprint's records stay in one segment, else the current one.
-    pub fn segment_for_new(&self, fp: u32) -> u32 {
+    /// The segment a new record with key hash `hash` goes to: where others with it are, so
+    /// that a key hash's records stay in one segment, else the current one.
+    pub fn segment_for_new(&self, hash: u32) -> u32 {
         self.slots
-            .get(&fp)
+            .get(&hash)
             .map_or(self.current, |slot| slot >> COUNT_BITS)
     }
 
     /// Counts a record stored in `segment`.
-    pub fn add(&mut self, fp: u32, segment: u32) {
-        match self.slots.get_mut(&fp) {
+    pub fn add(&mut self, hash: u32, segment: u32) {
+        match self.slots.get_mut(&hash) {
             None => {
-                self.slots.insert(fp, segment << COUNT_BITS | 1);
+                self.slots.insert(hash, segment << COUNT_BITS | 1);
             }
             Some(slot) if *slot >> COUNT_BITS == segment => {
                 if *slot & PINNED != PINNED {
@@ -146,7 +146,7 @@ impl EntryIndex {
                 }
             }
             Some(_) => {
-                let more = self.more.entry(fp).or_default();
+                let more = self.more.entry(hash).or_default();
                 match more.iter_mut().find(|(s, _)| *s == segment) {
                     Some((_, n)) => *n = n.saturating_add(1),
                     None => more.push((segment, 1)),
@@ -156,25 +156,25 @@ impl EntryIndex {
     }
 
     /// Forgets a record removed from `segment`.
-    pub fn remove(&mut self, fp: u32, segment: u32) {
-        let Some(&slot) = self.slots.get(&fp) else {
+    pub fn remove(&mut self, hash: u32, segment: u32) {
+        let Some(&slot) = self.slots.get(&hash) else {
             return;
         };
         if slot >> COUNT_BITS == segment {
             match slot & PINNED {
                 PINNED => {}
                 1 => {
-                    // The next segment holding the fingerprint, if any, takes the slot.
-                    match self.more.get_mut(&fp).and_then(Vec::pop) {
-                        Some((s, n)) => self.slots.insert(fp, s << COUNT_BITS | n.min(PINNED)),
-                        None => self.slots.remove(&fp),
+                    // The next segment holding the key hash, if any, takes the slot.
+                    match self.more.get_mut(&hash).and_then(Vec::pop) {
+                        Some((s, n)) => self.slots.insert(hash, s << COUNT_BITS | n.min(PINNED)),
+                        None => self.slots.remove(&hash),
                     };
                 }
                 _ => {
-                    self.slots.insert(fp, slot - 1);
+                    self.slots.insert(hash, slot - 1);
                 }
             }
-        } else if let Some(more) = self.more.get_mut(&fp) {
+        } else if let Some(more) = self.more.get_mut(&hash) {
             if let Some(i) = more.iter().position(|(s, _)| *s == segment) {
                 match more[i].1 {
                     0 | 1 => {
@@ -185,8 +185,8 @@ impl EntryIndex {
                 }
             }
         }
-        if self.more.get(&fp).is_some_and(Vec::is_empty) {
-            self.more.remove(&fp);
+        if self.more.get(&hash).is_some_and(Vec::is_empty) {
+            self.more.remove(&hash);
         }
     }
 
@@ -213,7 +213,7 @@ impl EntryIndex {
         self.in_current = 0;
     }
 
-    /// How many distinct fingerprints it holds, and about how many bytes.
+    /// How many distinct key hashes it holds, and about how many bytes.
     pub fn size(&self) -> (usize, usize) {
         let bytes = self.slots.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
             + self
@@ -230,7 +230,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fingerprint_in_two_segments_is_found_in_both_until_each_record_is_removed() {
+    fn a_key_hash_in_two_segments_is_found_in_both_until_each_record_is_removed() {
         let mut index = EntryIndex::default();
         assert!(index.segments(7).is_empty());
         index.add(7, 3);
@@ -241,7 +241,7 @@ mod tests {
         index.remove(7, 3);
         assert_eq!(index.segments(7), vec![3, 9]);
         index.remove(7, 3);
-        // Segment 9 takes the slot: new records with the fingerprint go there now.
+        // Segment 9 takes the slot: new records with the key hash go there now.
         assert_eq!(index.segments(7), vec![9]);
         assert_eq!(index.segment_for_new(7), 9);
         index.remove(7, 9);
@@ -271,7 +271,7 @@ mod tests {
         assert_eq!(index.current(), 5);
         index.filled(1);
         assert_eq!(index.current(), 6);
-        // A fingerprint already stored keeps its segment.
+        // A key hash already stored keeps its segment.
         index.add(42, 5);
         assert_eq!(index.segment_for_new(42), 5);
         assert_eq!(index.segment_for_new(43), 6);

@@ -8,7 +8,7 @@
 //! | `v`                              | layout version            |
 //! | `f` segment (4 BE) + entry key   | [`super::txn::EntryRecord`], compact; see [`super::entries`] |
 //! | `e` entry key                    | the same, as stored before version 3; moved to `f` on open |
-//! | `i` segment (4 BE)               | the fingerprints of the segment's entry keys, 4 bytes BE each: what the entry index is read from at open |
+//! | `i` segment (4 BE)               | the key hashes of the segment's entry keys, 4 bytes BE each: what the entry index is read from at open |
 //! | `u` url key                      | story id (8 bytes BE)     |
 //! | `t` day (8 BE) + title key       | story id (8 bytes BE); pruned with the oldest story's day |
 //! | `s` story id (8 bytes BE)        | [`crate::model::Story`]   |
@@ -59,7 +59,7 @@ pub fn entry_of_bytes(segment: u32, key: &[u8]) -> Vec<u8> {
 
 pub const SEGMENT_PREFIX: &[u8] = b"i";
 
-/// The key of a segment's fingerprint list (see [`super::entries`]).
+/// The key of a segment's key-hash list (see [`super::entries`]).
 pub fn segment(segment: u32) -> Vec<u8> {
     prefixed(SEGMENT_PREFIX[0], &segment.to_be_bytes())
 }

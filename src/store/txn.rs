@@ -2,7 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -12,8 +12,8 @@ use siphasher::sip::SipHasher13;
 use super::{
     decode, encode, encode_compact, entries, keys, DropRecord, PollState, Store, StoreError,
 };
-use crate::dedup::postings::{self, IdHasher};
-use crate::dedup::{Brief, Candidate, Index, Signature, Sketch};
+use crate::dedup::postings;
+use crate::dedup::{Brief, Signature, Sketch};
 use crate::model::{EntryKey, Story, StoryId};
 
 /// What we keep per entry: which story it belongs to.
@@ -29,25 +29,25 @@ pub struct EntryRecord {
 
 /// Pending writes over the store. Dropped without [`Txn::commit`], it writes nothing.
 pub struct Txn<'a> {
-    store: &'a Store,
+    pub(super) store: &'a Store,
     pending: BTreeMap<Vec<u8>, Option<sled::IVec>>,
     /// What this batch read from the store, absent keys too. Some keys of an entry are looked
     /// up twice (its URL key: dedup's lookup, then the claim; a seen entry's record: dedup's
-    /// lookup, then the fingerprint check), and in a large store a lookup of a hashed key is a
+    /// lookup, then the check of its content `fingerprint`), and in a large store a lookup of a hashed key is a
     /// page read: the second one is answered here.
     read: RefCell<HashMap<Vec<u8>, Option<sled::IVec>>>,
     /// Time spent in the store's reads ([`Txn::read_time`]).
     reading: Cell<Duration>,
     /// Stories founded in this batch, with their founding words' hashes, brief and day:
     /// candidates for the entries after them, added to the store's index on commit.
-    founded: Vec<(StoryId, Vec<u64>, Brief, i64)>,
+    pub(super) founded: Vec<(StoryId, Vec<u64>, Brief, i64)>,
     /// Headlines claimed in this batch (title key hash, day), added to the index on commit;
     /// until then the pending writes answer for them.
     titled: Vec<(u64, i64)>,
     /// Merge forwards written in this batch (story, the story it was merged into), added to
     /// the store's on commit.
     forwarded: Vec<(StoryId, StoryId)>,
-    /// Entry records new in this batch (fingerprint, segment), added to the store's entry
+    /// Entry records new in this batch (key hash, segment), added to the store's entry
     /// index on commit.
     entries_new: Vec<(u32, u32)>,
 }
@@ -86,7 +86,10 @@ impl<'a> Txn<'a> {
         self.reading.get()
     }
 
-    fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+    pub(super) fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
         self.get(key)?.map(|v| decode(key, &v)).transpose()
     }
 
@@ -98,7 +101,7 @@ impl<'a> Txn<'a> {
         Ok(self.get(key)?.and_then(|v| keys::story_id_from_value(&v)))
     }
 
-    fn resolved_at(&self, key: &[u8]) -> Result<Option<StoryId>, StoreError> {
+    pub(super) fn resolved_at(&self, key: &[u8]) -> Result<Option<StoryId>, StoreError> {
         self.story_id_at(key)?
             .map(|id| self.resolve(id))
             .transpose()
@@ -180,7 +183,7 @@ impl<'a> Txn<'a> {
 
     /// Follows merge forwards from `id` to the story that holds its copies now: this batch's
     /// first, then the store's (held in memory, see [`Store::forward`]).
-    fn resolve(&self, mut id: StoryId) -> Result<StoryId, StoreError> {
+    pub(super) fn resolve(&self, mut id: StoryId) -> Result<StoryId, StoreError> {
         // Chains are short (each merge adds one hop); the bound guards against a cycle in a
         // damaged store.
         for _ in 0..32 {
@@ -199,15 +202,15 @@ impl<'a> Txn<'a> {
         Ok(id)
     }
 
-    /// The key `entry` (whose [`entries::fingerprint`] is `fp`) is stored under, in this batch
+    /// The key `entry` (whose [`entries::key_hash`] is `hash`) is stored under, in this batch
     /// or the store, if it is: read in each segment the entry index names (nearly always none
     /// or one).
-    fn entry_key(&self, entry: &EntryKey, fp: u32) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut segments = self.store.entries().segments(fp);
+    fn entry_key(&self, entry: &EntryKey, hash: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut segments = self.store.entries().segments(hash);
         segments.extend(
             self.entries_new
                 .iter()
-                .filter(|(f, _)| *f == fp)
+                .filter(|(f, _)| *f == hash)
                 .map(|(_, segment)| *segment),
         );
         for segment in segments {
@@ -220,7 +223,7 @@ impl<'a> Txn<'a> {
     }
 
     pub fn entry_record(&self, key: &EntryKey) -> Result<Option<EntryRecord>, StoreError> {
-        match self.entry_key(key, entries::fingerprint(key.0.as_bytes()))? {
+        match self.entry_key(key, entries::key_hash(key.0.as_bytes()))? {
             Some(at) => self.get_json(&at),
             None => Ok(None),
         }
@@ -228,15 +231,15 @@ impl<'a> Txn<'a> {
 
     /// Writes an entry's record: where it is, or if new, in the segment the entry index gives.
     pub fn insert_entry(&mut self, key: &EntryKey, record: &EntryRecord) -> Result<(), StoreError> {
-        let fp = entries::fingerprint(key.0.as_bytes());
-        let at = match self.entry_key(key, fp)? {
+        let hash = entries::key_hash(key.0.as_bytes());
+        let at = match self.entry_key(key, hash)? {
             Some(at) => at,
             None => {
-                let segment = match self.entries_new.iter().find(|(f, _)| *f == fp) {
+                let segment = match self.entries_new.iter().find(|(f, _)| *f == hash) {
                     Some((_, segment)) => *segment,
-                    None => self.store.entries().segment_for_new(fp),
+                    None => self.store.entries().segment_for_new(hash),
                 };
-                self.entries_new.push((fp, segment));
+                self.entries_new.push((hash, segment));
                 keys::entry(segment, key)
             }
         };
@@ -270,8 +273,8 @@ impl<'a> Txn<'a> {
     /// The story `title_key` (whose [`postings::title_hash`] is `hash`) was claimed for on
     /// `day`, unresolved. This batch's writes first; then the in-memory index if it holds the
     /// day, where a miss is certain and a hit is confirmed by reading the key (another
-    /// headline may share the fingerprint); else the store.
-    fn title_on(
+    /// headline may share the hash); else the store.
+    pub(super) fn title_on(
         &self,
         title_key: &str,
         hash: u64,
@@ -353,7 +356,7 @@ impl<'a> Txn<'a> {
 
     /// Applies every pending write as one atomic sled batch (not yet flushed).
     pub fn commit(mut self) -> Result<(), StoreError> {
-        // New entry records' fingerprints join their segments' lists in the same batch.
+        // New entry records' key hashes join their segments' lists in the same batch.
         for (key, list) in entries::lists_with(&self.entries_new, |key| self.get(key))? {
             self.put(key, list);
         }
@@ -367,8 +370,8 @@ impl<'a> Txn<'a> {
         self.store.tree.apply_batch(batch)?;
         if !self.entries_new.is_empty() {
             let mut entries = self.store.entries_mut();
-            for (fp, segment) in &self.entries_new {
-                entries.add(*fp, *segment);
+            for (hash, segment) in &self.entries_new {
+                entries.add(*hash, *segment);
             }
             entries.filled(self.entries_new.len());
         }
@@ -385,88 +388,5 @@ impl<'a> Txn<'a> {
             }
         }
         Ok(())
-    }
-}
-
-impl Index for Txn<'_> {
-    type Error = StoreError;
-
-    fn story_of_entry(&self, key: &EntryKey) -> Result<Option<StoryId>, StoreError> {
-        self.entry_record(key)?
-            .map(|r| self.resolve(r.story))
-            .transpose()
-    }
-
-    fn story_of_url(&self, url_key: &str) -> Result<Option<StoryId>, StoreError> {
-        self.resolved_at(&keys::url(url_key))
-    }
-
-    fn story_of_title(
-        &self,
-        title_key: &str,
-        days: std::ops::RangeInclusive<i64>,
-    ) -> Result<Option<StoryId>, StoreError> {
-        // Loads the days the lookup reaches, as the near layer's lookup right after it would.
-        drop(self.store.near_with_days(days.clone())?);
-        let hash = postings::title_hash(title_key);
-        for day in days {
-            if let Some(id) = self.title_on(title_key, hash, day)? {
-                return Ok(Some(self.resolve(id)?));
-            }
-        }
-        Ok(None)
-    }
-
-    fn sketch(&self, id: StoryId) -> Result<Option<Sketch>, StoreError> {
-        match self.get_json(&keys::sketch(id))? {
-            Some(sketch) => Ok(Some(sketch)),
-            // A story written before sketches existed.
-            None => Ok(self.story(id)?.as_ref().map(Sketch::of)),
-        }
-    }
-
-    fn candidates(
-        &self,
-        words: &[String],
-        days: std::ops::RangeInclusive<i64>,
-    ) -> Result<Vec<Candidate>, StoreError> {
-        let words = postings::hashes(words);
-        let mut counts: HashMap<StoryId, usize, BuildHasherDefault<IdHasher>> = HashMap::default();
-        let near = self.store.near_with_days(days.clone())?;
-        let uncounted = near.count(&words, days.clone(), &mut counts);
-        for (id, founded, _, day) in &self.founded {
-            let shared = founded.iter().filter(|w| words.contains(w)).count();
-            if shared > 0 && days.contains(day) {
-                *counts.entry(*id).or_insert(0) += shared;
-            }
-        }
-        // Only the best few are verified (dedup looks at no more than these); briefs and
-        // merges for those alone keep this bounded.
-        let best: Vec<(StoryId, usize, Option<Brief>)> = postings::best(counts)
-            .into_iter()
-            .map(|(id, shared)| {
-                let brief = near.brief(id, days.clone()).or_else(|| {
-                    self.founded
-                        .iter()
-                        .find(|(f, ..)| *f == id)
-                        .map(|(_, _, brief, _)| *brief)
-                });
-                (id, shared, brief)
-            })
-            .collect();
-        drop(near);
-        best.into_iter()
-            .map(|(id, shared, brief)| {
-                let resolved = self.resolve(id)?;
-                Ok(Candidate {
-                    id: resolved,
-                    shared,
-                    uncounted,
-                    // A story merged into another is read as the survivor, whose founding
-                    // signature is not the one in brief.
-                    brief: brief.filter(|_| resolved == id),
-                })
-            })
-            .collect()
     }
 }

@@ -1,5 +1,6 @@
-//! Word lists the similarity layer needs, kept as plain text files in `lexicon/` so a person can
-//! read and extend them, and loaded once.
+//! Word lists headlines are read with, kept as plain text files in `lexicon/` so a person can
+//! read and extend them, and loaded once. Signing a headline ([`super::signature`]) uses them
+//! all; dedup's near-duplicate verdict names actions and polarity scales with them.
 //!
 //! Hand-written data because no maintained crate carries headline vocabulary: which words are
 //! opposites on a scale (raise/hold/cut), which places a headline names, which headlines recur.

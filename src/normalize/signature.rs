@@ -1,6 +1,8 @@
-//! What the similarity layer compares: a headline reduced to its content words (stemmed, with
-//! synonyms and place names made canonical) plus the facts a guard checks — numbers, places,
-//! names in order, polarity words, negation, and the kind of item (live blog, opinion, ...).
+//! Signing a headline: [`Signature::of`] reduces it to its content words (stemmed, with
+//! synonyms and place names made canonical) plus the facts dedup's guards check — numbers,
+//! places, names in order, polarity words, negation, and the kind of item (live blog,
+//! opinion, ...). It is done once, when an entry is normalized; dedup only compares the
+//! [`Signature`]s it finds on entries and in the store.
 
 use std::collections::BTreeSet;
 use std::sync::{LazyLock, Mutex, PoisonError};
@@ -8,54 +10,13 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 use regex::Regex;
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
 
 use super::lexicon::{
     date_word, number_word, ACTIONS, GENERIC, NEGATIONS, PLACES, PLACE_PREFIXES, POLARITY,
     STOPWORDS, SYNONYMS,
 };
-use crate::normalize::{text, title};
-
-/// A headline (and optionally the start of its summary) as the similarity layer sees it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Signature {
-    /// Canonical content words of the headline, sorted.
-    pub words: Vec<String>,
-    /// Numbers in the headline, normalized ("1.0" and "1" agree), sorted.
-    pub numbers: Vec<String>,
-    /// Canonical places named, sorted.
-    pub places: Vec<String>,
-    /// Weekdays and months named.
-    #[serde(default)]
-    pub dates: Vec<String>,
-    /// Capitalized words in the order they appear (who did what to whom).
-    pub names: Vec<String>,
-    /// (scale, class) of every polarity word, sorted.
-    pub polarity: Vec<(u8, u8)>,
-    pub negated: bool,
-    /// What the headline says someone did: the first word of `actions.txt` that follows a
-    /// subject (its line number), so "Senate approves transit plan" is "approve" and the
-    /// noun "plan" after it does not count. At most one.
-    #[serde(default)]
-    pub actions: Vec<u8>,
-    /// Content words before that action: who did it ("lawmakers" in "Lawmakers weigh plan"),
-    /// sorted; empty when the headline names no action.
-    #[serde(default)]
-    pub subject: Vec<String>,
-    /// The first content word after that action: what it was done to ("rates" in "Fed
-    /// raises rates").
-    #[serde(default)]
-    pub object: Option<String>,
-    /// Most words capitalized: capitals say nothing about names then.
-    pub title_case: bool,
-    /// A recurring headline such as "Morning briefing".
-    pub generic: bool,
-    /// "live", "opinion", "video", "podcast", "analysis" when the headline says so, "question"
-    /// when it asks one.
-    pub kind: Option<String>,
-    /// Canonical content words of the summary's first sentences, sorted.
-    pub summary_words: Vec<String>,
-}
+use super::{text, title};
+use crate::model::Signature;
 
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 

@@ -32,31 +32,11 @@ pub struct Rendered {
     pub self_url: Option<String>,
     /// `last_modified` as a time, for `If-Modified-Since`; `None` only if it cannot be parsed.
     pub modified: Option<std::time::SystemTime>,
-    /// Every response header, built once here so that a request clones one map of shared
-    /// values instead of validating and copying strings.
-    pub heads: Heads,
-}
-
-/// The headers of each response a document gets, built once per render.
-#[derive(Debug, Clone, Default)]
-pub struct Heads {
-    /// `200` with the plain body: the caching headers (ETag, Last-Modified, Cache-Control,
-    /// Vary, Link), Content-Type and Content-Length.
-    pub identity: axum::http::HeaderMap,
-    /// `200` with the gzip body: the same with `Content-Encoding: gzip` and its length.
-    pub gzip: axum::http::HeaderMap,
-    /// `200` with the brotli body.
-    pub brotli: axum::http::HeaderMap,
-    /// `304`: the caching headers only.
-    pub not_modified: axum::http::HeaderMap,
 }
 
 impl Rendered {
-    /// About how much memory the document holds: its three bodies, its strings and its four
-    /// prebuilt header maps (~7 KB together, measured with heaptrack: for a small per-source
-    /// feed the maps outweigh the bodies).
+    /// About how much memory the document holds: its three bodies and its strings.
     pub(super) fn memory(&self) -> usize {
-        const HEADS: usize = 8 << 10;
         self.body.len()
             + self.gzip.len()
             + self.brotli.len()
@@ -65,42 +45,6 @@ impl Rendered {
             + self.cache_control.len()
             + self.link.as_ref().map_or(0, String::len)
             + self.self_url.as_ref().map_or(0, String::len)
-            + HEADS
-    }
-
-    fn build_headers(&mut self) {
-        use axum::http::{header, HeaderMap, HeaderValue};
-        let mut caching = HeaderMap::new();
-        let set = |h: &mut HeaderMap, name, value: &str| {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                h.insert(name, v);
-            }
-        };
-        set(&mut caching, header::ETAG, &self.etag);
-        set(&mut caching, header::LAST_MODIFIED, &self.last_modified);
-        set(&mut caching, header::CACHE_CONTROL, &self.cache_control);
-        set(&mut caching, header::VARY, "Accept-Encoding");
-        if let Some(link) = &self.link {
-            set(&mut caching, header::LINK, link);
-        }
-        let full = |encoding: Option<&'static str>, body: &Bytes| {
-            let mut h = caching.clone();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(self.content_type),
-            );
-            if let Some(encoding) = encoding {
-                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
-            }
-            h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-            h
-        };
-        self.heads = Heads {
-            identity: full(None, &self.body),
-            gzip: full(Some("gzip"), &self.gzip),
-            brotli: full(Some("br"), &self.brotli),
-            not_modified: caching,
-        };
     }
 }
 
@@ -108,6 +52,8 @@ pub(super) const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
 pub(super) const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
 pub(super) const JSON_TYPE: &str = "application/feed+json; charset=utf-8";
 
+/// A document of `body`: its ETag (a hash of the bytes), its dates, and its gzip and brotli
+/// copies, compressed once here rather than on every request.
 pub(super) fn finish(
     body: String,
     updated: DateTime<Utc>,
@@ -128,19 +74,17 @@ pub(super) fn finish(
         link: None,
         self_url: None,
         modified: None,
-        heads: Heads::default(),
     };
     doc.modified = httpdate::parse_http_date(&doc.last_modified).ok();
-    doc.build_headers();
     doc
 }
 
-/// Adds the WebSub `Link` header (hub and self) to a rendered feed when a hub is configured.
+/// Sets a feed's public URL and, when a hub is configured, the WebSub `Link` value naming the
+/// hub and that URL.
 pub(super) fn with_hub(mut doc: Rendered, settings: &Settings, self_url: &str) -> Rendered {
     doc.self_url = Some(self_url.to_string());
     if let Some(hub) = &settings.websub_hub {
         doc.link = Some(format!("<{hub}>; rel=\"hub\", <{self_url}>; rel=\"self\""));
-        doc.build_headers();
     }
     doc
 }

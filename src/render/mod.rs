@@ -32,7 +32,7 @@ mod settings;
 mod snapshot;
 mod source_feeds;
 
-pub use document::{Heads, Rendered};
+pub use document::Rendered;
 pub use select::Wanted;
 pub use settings::Settings;
 pub use snapshot::{archive, render, Feeds, Snapshot};

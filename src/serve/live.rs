@@ -16,7 +16,7 @@
 
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -25,6 +25,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
+use super::heads::head;
+use super::per_snapshot::PerSnapshot;
 use super::{choose, live_doc, Feeds, Variant};
 use crate::render::{Rendered, Snapshot};
 
@@ -43,36 +45,11 @@ pub(super) enum Outcome {
 /// made by the first request that needs them after a change (at most once a second).
 /// Connections take them per request and never keep them while idle, so the open memfds are
 /// those of the newest snapshot and of responses being sent, however many connections wait.
-#[derive(Default)]
-pub(super) struct Spools {
-    latest: RwLock<Option<Arc<Spooled>>>,
-}
-
-impl Spools {
-    fn of(&self, snapshot: &Arc<Snapshot>) -> Arc<Spooled> {
-        let current = |latest: &Option<Arc<Spooled>>| {
-            latest
-                .as_ref()
-                .filter(|s| Arc::ptr_eq(&s.snapshot, snapshot))
-                .cloned()
-        };
-        // A panic while spooling leaves nothing half-written behind the lock: take it anyway.
-        if let Some(spooled) = current(&self.latest.read().unwrap_or_else(|e| e.into_inner())) {
-            return spooled;
-        }
-        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(spooled) = current(&latest) {
-            return spooled;
-        }
-        let spooled = Arc::new(Spooled::of(snapshot.clone()));
-        *latest = Some(spooled.clone());
-        spooled
-    }
-}
+pub(super) type Spools = PerSnapshot<Spooled>;
 
 /// One snapshot's spooled documents, in the order of [`super::LIVE_PATHS`], each made on its
 /// first request (a 10,000-source daemon's page and OPML are megabytes nobody may ask for).
-struct Spooled {
+pub(super) struct Spooled {
     snapshot: Arc<Snapshot>,
     docs: [OnceLock<Option<Spool>>; super::LIVE_PATHS.len()],
 }
@@ -112,10 +89,10 @@ impl Spool {
     /// `None` when the kernel will not make a memfd (then hyper serves the document).
     fn of(doc: &Rendered) -> Option<Spool> {
         Some(Spool {
-            not_modified: head("304 Not Modified", &doc.heads.not_modified),
-            identity: Body::of(&doc.body, &doc.heads.identity)?,
-            gzip: Body::of(&doc.gzip, &doc.heads.gzip)?,
-            brotli: Body::of(&doc.brotli, &doc.heads.brotli)?,
+            not_modified: wire_head("304 Not Modified", &head(doc, Variant::NotModified)),
+            identity: Body::of(&doc.body, &head(doc, Variant::Identity))?,
+            gzip: Body::of(&doc.gzip, &head(doc, Variant::Gzip))?,
+            brotli: Body::of(&doc.brotli, &head(doc, Variant::Brotli))?,
         })
     }
 
@@ -146,14 +123,14 @@ impl Body {
         Some(Body {
             file,
             len: bytes.len() as u64,
-            head: head("200 OK", headers),
+            head: wire_head("200 OK", headers),
         })
     }
 }
 
 /// A status line and `headers`, each line ended by CRLF; the `Date` line and the blank line
 /// that ends the head are added per response.
-fn head(status: &str, headers: &HeaderMap) -> Vec<u8> {
+fn wire_head(status: &str, headers: &HeaderMap) -> Vec<u8> {
     let mut head = format!("HTTP/1.1 {status}\r\n").into_bytes();
     for (name, value) in headers {
         head.extend_from_slice(name.as_str().as_bytes());
@@ -215,7 +192,7 @@ pub(super) async fn answer(
         let Some(wanted) = wanted else {
             return Outcome::HandOver(read);
         };
-        let spooled = spools.of(&feeds.current);
+        let spooled = spools.of(&feeds.current, |s| Spooled::of(s.clone()));
         let Some(spool) = spooled.doc(wanted.doc) else {
             return Outcome::HandOver(read);
         };

@@ -30,8 +30,12 @@ use tower_service::Service as _;
 
 use crate::render::{Rendered, Snapshot};
 use crate::store::Store;
+use heads::{Heads, SnapshotHeads};
+use per_snapshot::PerSnapshot;
 
+mod heads;
 mod live;
+mod per_snapshot;
 
 // Feed handlers take the whole `Request` rather than `HeaderMap`, which axum clones per request.
 
@@ -43,6 +47,29 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The configured sources, replaced on reload.
     pub sources: watch::Receiver<Arc<Vec<crate::config::Source>>>,
+}
+
+/// The router's state: what the handlers read, and the response heads of the newest
+/// snapshot's live and tag documents.
+#[derive(Clone)]
+struct Routes {
+    shared: Shared,
+    heads: Arc<PerSnapshot<SnapshotHeads>>,
+}
+
+impl axum::extract::FromRef<Routes> for Shared {
+    fn from_ref(routes: &Routes) -> Shared {
+        routes.shared.clone()
+    }
+}
+
+impl Routes {
+    /// The newest snapshot and its documents' heads.
+    fn latest(&self) -> (Arc<Snapshot>, Arc<SnapshotHeads>) {
+        let snapshot = self.shared.snapshots.borrow().clone();
+        let heads = self.heads.of(&snapshot, |s| SnapshotHeads::of(s));
+        (snapshot, heads)
+    }
 }
 
 /// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/feed.json` (JSON Feed 1.1),
@@ -64,7 +91,10 @@ pub fn router(shared: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(shared)
+        .with_state(Routes {
+            shared,
+            heads: Arc::default(),
+        })
 }
 
 /// Most stories one archive page carries: bounded work per request.
@@ -102,7 +132,7 @@ async fn archive(
     })
     .await;
     match found {
-        Ok(Ok(Some(doc))) => respond(&doc, &method, &headers).into_response(),
+        Ok(Ok(Some(doc))) => respond(&doc, None, &method, &headers).into_response(),
         Ok(Ok(None)) => not_found("no stories were first reported that day\n"),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
@@ -110,19 +140,19 @@ async fn archive(
 }
 
 /// `/tags/{tag}.xml` (RSS), `.atom` or `.json`: the stories of sources with that tag.
-async fn tag_feed(State(s): State<Shared>, Path(file): Path<String>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
+async fn tag_feed(State(s): State<Routes>, Path(file): Path<String>, req: Request) -> Response {
+    let (snapshot, heads) = s.latest();
     let found = file.rsplit_once('.').and_then(|(tag, ext)| {
-        let feeds = snapshot.tags.get(tag)?;
+        let (feeds, [rss, atom, json]) = (snapshot.tags.get(tag)?, heads.tags.get(tag)?);
         match ext {
-            "xml" => Some(&feeds.rss),
-            "atom" => Some(&feeds.atom),
-            "json" => Some(&feeds.json),
+            "xml" => Some((&feeds.rss, rss)),
+            "atom" => Some((&feeds.atom, atom)),
+            "json" => Some((&feeds.json, json)),
             _ => None,
         }
     });
     match found {
-        Some(doc) => respond(doc, req.method(), req.headers()).into_response(),
+        Some((doc, heads)) => respond(doc, Some(heads), req.method(), req.headers()).into_response(),
         None => not_found("no such tag feed: tags are those of the config's sources, at /tags/{tag}.xml, .atom or .json\n"),
     }
 }
@@ -134,7 +164,7 @@ async fn source_feed(State(s): State<Shared>, Path(file): Path<String>, req: Req
         .strip_suffix(".xml")
         .and_then(|name| snapshot.sources.get(name, &snapshot.settings))
     {
-        Some(doc) => respond(&doc, req.method(), req.headers()).into_response(),
+        Some(doc) => respond(&doc, None, req.method(), req.headers()).into_response(),
         None => not_found("no such source feed: sources are at /sources/{name}.xml, by their name in the config\n"),
     }
 }
@@ -223,22 +253,38 @@ fn not_found(text: &'static str) -> Response {
 }
 
 /// The live feeds through the router, for the requests [`live`] leaves to hyper.
-async fn live_feed(State(s): State<Shared>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
-    match live_index(req.uri().path()).and_then(|i| live_doc(&snapshot, i)) {
-        Some(doc) => respond(doc, req.method(), req.headers()).into_response(),
+async fn live_feed(State(s): State<Routes>, req: Request) -> Response {
+    let (snapshot, heads) = s.latest();
+    let found =
+        live_index(req.uri().path()).and_then(|i| Some((live_doc(&snapshot, i)?, heads.live(i)?)));
+    match found {
+        Some((doc, heads)) => {
+            respond(doc, Some(heads), req.method(), req.headers()).into_response()
+        }
         None => not_found("no such feed\n"),
     }
 }
 
-/// The response to a GET or HEAD of `doc`: headers cloned from the ones built at render time
-/// and a body that shares the rendered bytes.
-fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response<FeedBody> {
-    let (status, head, body) = match choose(doc, headers) {
-        Variant::NotModified => (StatusCode::NOT_MODIFIED, &doc.heads.not_modified, None),
-        Variant::Brotli => (StatusCode::OK, &doc.heads.brotli, Some(&doc.brotli)),
-        Variant::Gzip => (StatusCode::OK, &doc.heads.gzip, Some(&doc.gzip)),
-        Variant::Identity => (StatusCode::OK, &doc.heads.identity, Some(&doc.body)),
+/// The response to a GET or HEAD of `doc`: headers cloned from `heads` (built once per
+/// snapshot for the documents every snapshot carries), or built for this response for the
+/// documents rendered on request (per-source feeds, archive pages), and a body that shares the
+/// rendered bytes.
+fn respond(
+    doc: &Rendered,
+    heads: Option<&Heads>,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Response<FeedBody> {
+    let variant = choose(doc, headers);
+    let (status, body) = match variant {
+        Variant::NotModified => (StatusCode::NOT_MODIFIED, None),
+        Variant::Brotli => (StatusCode::OK, Some(&doc.brotli)),
+        Variant::Gzip => (StatusCode::OK, Some(&doc.gzip)),
+        Variant::Identity => (StatusCode::OK, Some(&doc.body)),
+    };
+    let head = match heads {
+        Some(heads) => heads.get(variant).clone(),
+        None => heads::head(doc, variant),
     };
     let body = if method == Method::HEAD {
         None
@@ -247,7 +293,7 @@ fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response<Fee
     };
     let mut response = axum::http::Response::new(FeedBody::Bytes(body));
     *response.status_mut() = status;
-    *response.headers_mut() = head.clone();
+    *response.headers_mut() = head;
     response
 }
 

@@ -35,7 +35,7 @@ mod source_feeds;
 pub use document::Rendered;
 pub use select::Wanted;
 pub use settings::Settings;
-pub use snapshot::{archive, render, Feeds, Snapshot};
+pub use snapshot::{archive, render, FeedSet, Snapshot};
 pub use source_feeds::SourceFeeds;
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub struct Snapshot {
     /// The sources as OPML, at `/sources.opml`.
     pub opml: Rendered,
     /// One feed set per tag used in the config, by tag.
-    pub tags: BTreeMap<String, Feeds>,
+    pub tags: BTreeMap<String, FeedSet>,
     /// One RSS feed per configured source, by source name: the merged stories it carried.
     pub sources: SourceFeeds,
     /// What it was rendered with; archive pages are rendered on request with the same.
@@ -57,7 +57,7 @@ impl Snapshot {
 
 /// One selection of stories in the three formats.
 #[derive(Debug, Clone)]
-pub struct Feeds {
+pub struct FeedSet {
     pub rss: Rendered,
     pub atom: Rendered,
     pub json: Rendered,
@@ -77,7 +77,7 @@ pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
             .paging
             .push(("prev-archive", archive_hrefs(settings, day)));
     }
-    let Feeds { rss, atom, json } = feeds(&main, settings, &main_meta);
+    let FeedSet { rss, atom, json } = feed_set(&main, settings, &main_meta);
     let html = finish(
         html::render(&main, settings),
         newest(&main),
@@ -100,7 +100,7 @@ pub fn render(stories: &[Story], settings: &Settings) -> Snapshot {
         });
         tags.insert(
             tag.clone(),
-            feeds(&selected, settings, &Meta::tag(settings, tag)),
+            feed_set(&selected, settings, &Meta::tag(settings, tag)),
         );
     }
     let sources = SourceFeeds::new(stories, settings);
@@ -171,7 +171,8 @@ pub fn archive(
     ))
 }
 
-fn feeds(stories: &[&Story], settings: &Settings, meta: &Meta) -> Feeds {
+/// `stories` rendered in the three formats, each as the feed `meta` describes.
+fn feed_set(stories: &[&Story], settings: &Settings, meta: &Meta) -> FeedSet {
     let updated = newest(stories);
     let finish = |body, content_type, self_url: &str| {
         with_hub(
@@ -180,7 +181,7 @@ fn feeds(stories: &[&Story], settings: &Settings, meta: &Meta) -> Feeds {
             self_url,
         )
     };
-    Feeds {
+    FeedSet {
         rss: finish(
             rss::render(stories, settings, meta, updated),
             RSS_TYPE,

@@ -93,8 +93,8 @@ impl SnapshotHeads {
             tags: snapshot
                 .tags
                 .iter()
-                .map(|(tag, feeds)| {
-                    let heads = [&feeds.rss, &feeds.atom, &feeds.json].map(Heads::of);
+                .map(|(tag, set)| {
+                    let heads = [&set.rss, &set.atom, &set.json].map(Heads::of);
                     (tag.clone(), heads)
                 })
                 .collect(),

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::heads::head;
 use super::per_snapshot::PerSnapshot;
-use super::{choose, live_doc, Feeds, Variant};
+use super::{choose, live_doc, ConnectionSnapshot, Variant};
 use crate::render::{Rendered, Snapshot};
 
 /// A request head larger than this is left to hyper (which answers `431`).
@@ -142,7 +142,7 @@ fn wire_head(status: &str, headers: &HeaderMap) -> Vec<u8> {
 }
 
 /// What one parsed request asks of this path.
-struct Wanted {
+struct LiveRequest {
     /// Index into [`super::LIVE_PATHS`].
     doc: usize,
     variant: Variant,
@@ -152,7 +152,7 @@ struct Wanted {
 /// Answers live-feed requests on `stream` until one is not, the peer leaves, or `stop`.
 pub(super) async fn answer(
     stream: &mut TcpStream,
-    feeds: &mut Feeds,
+    snapshot: &mut ConnectionSnapshot,
     spools: &Spools,
     stop: &CancellationToken,
 ) -> Outcome {
@@ -164,12 +164,14 @@ pub(super) async fn answer(
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut request = httparse::Request::new(&mut headers);
             match request.parse(&read) {
-                Ok(httparse::Status::Complete(len)) => Some((len, wanted(&request, feeds))),
+                Ok(httparse::Status::Complete(len)) => {
+                    Some((len, live_request(&request, snapshot)))
+                }
                 Ok(httparse::Status::Partial) => None,
                 Err(_) => return Outcome::HandOver(read),
             }
         };
-        let Some((len, wanted)) = parsed else {
+        let Some((len, asked)) = parsed else {
             if read.len() > MAX_HEAD {
                 return Outcome::HandOver(read);
             }
@@ -189,16 +191,16 @@ pub(super) async fn answer(
                 }
             }
         };
-        let Some(wanted) = wanted else {
+        let Some(asked) = asked else {
             return Outcome::HandOver(read);
         };
-        let spooled = spools.of(&feeds.current, |s| Spooled::of(s.clone()));
-        let Some(spool) = spooled.doc(wanted.doc) else {
+        let spooled = spools.of(&snapshot.current, |s| Spooled::of(s.clone()));
+        let Some(spool) = spooled.doc(asked.doc) else {
             return Outcome::HandOver(read);
         };
         read.advance(len);
-        let (head, body) = spool.response(wanted.variant);
-        let body = body.filter(|_| !wanted.head_only);
+        let (head, body) = spool.response(asked.variant);
+        let body = body.filter(|_| !asked.head_only);
         if send(stream, head, body).await.is_err() || stop.is_cancelled() {
             return Outcome::Closed;
         }
@@ -207,7 +209,10 @@ pub(super) async fn answer(
 }
 
 /// Whether `request` is one this path answers, and which document it wants.
-fn wanted(request: &httparse::Request, feeds: &mut Feeds) -> Option<Wanted> {
+fn live_request(
+    request: &httparse::Request,
+    snapshot: &mut ConnectionSnapshot,
+) -> Option<LiveRequest> {
     if request.version != Some(1) {
         return None;
     }
@@ -241,8 +246,8 @@ fn wanted(request: &httparse::Request, feeds: &mut Feeds) -> Option<Wanted> {
             deciding.append(HeaderName::clone(known), value);
         }
     }
-    let variant = choose(live_doc(feeds.latest(), doc)?, &deciding);
-    Some(Wanted {
+    let variant = choose(live_doc(snapshot.latest(), doc)?, &deciding);
+    Some(LiveRequest {
         doc,
         variant,
         head_only,

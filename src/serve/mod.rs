@@ -143,11 +143,11 @@ async fn archive(
 async fn tag_feed(State(s): State<Routes>, Path(file): Path<String>, req: Request) -> Response {
     let (snapshot, heads) = s.latest();
     let found = file.rsplit_once('.').and_then(|(tag, ext)| {
-        let (feeds, [rss, atom, json]) = (snapshot.tags.get(tag)?, heads.tags.get(tag)?);
+        let (set, [rss, atom, json]) = (snapshot.tags.get(tag)?, heads.tags.get(tag)?);
         match ext {
-            "xml" => Some((&feeds.rss, rss)),
-            "atom" => Some((&feeds.atom, atom)),
-            "json" => Some((&feeds.json, json)),
+            "xml" => Some((&set.rss, rss)),
+            "atom" => Some((&set.atom, atom)),
+            "json" => Some((&set.json, json)),
             _ => None,
         }
     });
@@ -424,7 +424,7 @@ pub async fn serve(
         // Responses are written whole; waiting for an ACK before the last segment only adds
         // latency.
         let _ = stream.set_nodelay(true);
-        let feeds = Feeds::new(shared.snapshots.clone());
+        let snapshot = ConnectionSnapshot::new(shared.snapshots.clone());
         let routed = routed.clone();
         let spools = spools.clone();
         let http = http.clone();
@@ -432,8 +432,8 @@ pub async fn serve(
         // touches only this connection's waiter, not one shared by all of them.
         let stop = stop.child_token();
         connections.spawn(async move {
-            let (mut stream, mut feeds) = (stream, feeds);
-            let read = match live::answer(&mut stream, &mut feeds, &spools, &stop).await {
+            let (mut stream, mut snapshot) = (stream, snapshot);
+            let read = match live::answer(&mut stream, &mut snapshot, &spools, &stop).await {
                 live::Outcome::Closed => return,
                 live::Outcome::HandOver(read) => read,
             };
@@ -465,15 +465,15 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 }
 
 /// The latest snapshot as one connection last saw it.
-struct Feeds {
+struct ConnectionSnapshot {
     channel: watch::Receiver<Arc<Snapshot>>,
     current: Arc<Snapshot>,
 }
 
-impl Feeds {
-    fn new(mut channel: watch::Receiver<Arc<Snapshot>>) -> Feeds {
+impl ConnectionSnapshot {
+    fn new(mut channel: watch::Receiver<Arc<Snapshot>>) -> ConnectionSnapshot {
         let current = channel.borrow_and_update().clone();
-        Feeds { channel, current }
+        ConnectionSnapshot { channel, current }
     }
 
     /// The newest snapshot: a version check, and a borrow only after a change.

@@ -6,7 +6,8 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use std::collections::BTreeMap;
 
-use super::{live_doc, Variant, LIVE_PATHS};
+use super::negotiate::Variant;
+use super::{live_doc, LIVE_PATHS};
 use crate::render::{Rendered, Snapshot};
 
 /// The headers of each response a document gets.

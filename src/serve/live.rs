@@ -1,10 +1,10 @@
 //! The live feeds answered from prebuilt response heads, bodies sent with `sendfile(2)` from
 //! memfd copies of the rendered bytes.
 //!
-//! Why by hand: hyper writes a body from user memory, so each 160 KB `/feed.xml` cost one more
-//! copy into the socket than a static file server's `sendfile` from the page cache; that copy
-//! was a third of the server's CPU and kept plain `/feed.xml` at 0.75× nginx's requests/s
-//! (`bench/results-serve.md`). No crate serves a body from a file descriptor through hyper.
+//! Why by hand: hyper writes a body from user memory, so each 160 KB `/feed.xml` costs one
+//! more copy into the socket than a static file server's `sendfile` from the page cache, and
+//! that copy is about a third of the server's CPU under load (`bench/results-serve.md`). No
+//! crate serves a body from a file descriptor through hyper.
 //! Having the heads anyway, `304`s and compressed bodies go out the same way, without hyper's
 //! per-response header map.
 //!
@@ -26,8 +26,9 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::heads::head;
+use super::negotiate::{choose, Variant};
 use super::per_snapshot::PerSnapshot;
-use super::{choose, live_doc, ConnectionSnapshot, Variant};
+use super::{live_doc, ConnectionSnapshot};
 use crate::render::{Rendered, Snapshot};
 
 /// A request head larger than this is left to hyper (which answers `431`).

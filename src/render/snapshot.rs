@@ -47,11 +47,9 @@ impl Snapshot {
         let rendered = self
             .feeds()
             .filter_map(|f| Some((f.self_url.clone()?, f.etag.clone())));
-        let sources = self.sources.picks.iter().map(|(name, picks)| {
-            let url = Meta::source(&self.settings, name).rss;
-            (url, format!("{:016x}", self.sources.version(picks)))
-        });
-        rendered.chain(sources).collect()
+        rendered
+            .chain(self.sources.topics(&self.settings))
+            .collect()
     }
 }
 

@@ -21,7 +21,7 @@ pub struct SourceFeeds {
     stories: Vec<Story>,
     /// For each configured source, the indices in `stories` of the newest `max_items` it
     /// carried.
-    pub(super) picks: HashMap<String, Vec<usize>>,
+    picks: HashMap<String, Vec<usize>>,
     pub(super) rendered: std::sync::Mutex<SourceFeedCache>,
     /// [`SOURCE_FEEDS_BYTES`]; smaller in tests.
     pub(super) budget: usize,
@@ -105,8 +105,20 @@ impl SourceFeeds {
         Some(doc)
     }
 
+    /// Each source's feed as (public URL, version), without rendering it: the version is a
+    /// hash of what the feed shows, so it changes exactly when the feed's content does.
+    pub(super) fn topics<'a>(
+        &'a self,
+        settings: &'a Settings,
+    ) -> impl Iterator<Item = (String, String)> + 'a {
+        self.picks.iter().map(|(name, picks)| {
+            let url = Meta::source(settings, name).rss;
+            (url, format!("{:016x}", self.version(picks)))
+        })
+    }
+
     /// A hash of what a source's feed shows (each story's id and last change).
-    pub(super) fn version(&self, picks: &[usize]) -> u64 {
+    fn version(&self, picks: &[usize]) -> u64 {
         let mut hasher = SipHasher13::new();
         for &i in picks {
             let story = &self.stories[i];

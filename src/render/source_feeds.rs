@@ -35,9 +35,9 @@ pub(super) struct SourceFeedCache {
 }
 
 /// How much memory rendered per-source feeds ([`Rendered::memory`]) one snapshot keeps.
-/// Without a bound, anyone fetching every `/sources/NAME.xml` of a 10,000-source daemon grew it
-/// by ~64 MB until the next change; beyond it a feed is rendered again when asked
-/// (milliseconds).
+/// Without a bound, anyone fetching every `/sources/NAME.xml` of a 10,000-source daemon would
+/// make it hold every one of those feeds until the next change; beyond the bound a feed is
+/// rendered again when asked (milliseconds).
 const SOURCE_FEEDS_BYTES: usize = 8 << 20;
 
 impl SourceFeeds {

@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
-use super::{sources_paragraph, tags_of, Meta, Settings};
+use super::item::{fixed, sources_paragraph, tags_of};
+use super::meta::Meta;
+use super::Settings;
 use crate::model::Story;
 use crate::normalize::text::plain_text;
 
@@ -81,7 +83,7 @@ struct Source<'a> {
 }
 
 /// The JSON Feed document for `stories` (newest first).
-pub(crate) fn render(stories: &[&Story], settings: &Settings, meta: &Meta) -> String {
+pub(super) fn render(stories: &[&Story], settings: &Settings, meta: &Meta) -> String {
     let items = stories.iter().map(|s| item(s, settings)).collect();
     let feed = Feed {
         version: "https://jsonfeed.org/version/1.1",
@@ -124,8 +126,8 @@ fn item<'a>(story: &'a Story, settings: &'a Settings) -> Item<'a> {
             .as_deref()
             .map(plain_text)
             .filter(|s| !s.is_empty()),
-        date_published: super::fixed(story.published).to_rfc3339(),
-        date_modified: super::fixed(story.updated).to_rfc3339(),
+        date_published: fixed(story.published).to_rfc3339(),
+        date_modified: fixed(story.updated).to_rfc3339(),
         authors: story.authors.iter().map(|name| Author { name }).collect(),
         tags: tags_of(story, settings),
         attachments: story

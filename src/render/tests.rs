@@ -1,6 +1,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use url::Url;
+
 use super::*;
 
 fn settings() -> Settings {

@@ -1,10 +1,10 @@
 //! The live feeds answered from prebuilt response heads, bodies sent with `sendfile(2)` from
 //! memfd copies of the rendered bytes.
 //!
-//! Why by hand: hyper writes a body from user memory, so each 160 KB `/feed.xml` cost one more
-//! copy into the socket than a static file server's `sendfile` from the page cache; that copy
-//! was a third of the server's CPU and kept plain `/feed.xml` at 0.75× nginx's requests/s
-//! (`bench/results-serve.md`). No crate serves a body from a file descriptor through hyper.
+//! Why by hand: hyper writes a body from user memory, so each 160 KB `/feed.xml` costs one
+//! more copy into the socket than a static file server's `sendfile` from the page cache, and
+//! that copy is about a third of the server's CPU under load (`bench/results-serve.md`). No
+//! crate serves a body from a file descriptor through hyper.
 //! Having the heads anyway, `304`s and compressed bodies go out the same way, without hyper's
 //! per-response header map.
 //!
@@ -16,7 +16,7 @@
 
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -25,7 +25,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use super::{choose, live_doc, Feeds, Variant};
+use super::heads::head;
+use super::negotiate::{choose, Variant};
+use super::per_snapshot::PerSnapshot;
+use super::{live_doc, ConnectionSnapshot};
 use crate::render::{Rendered, Snapshot};
 
 /// A request head larger than this is left to hyper (which answers `431`).
@@ -43,36 +46,11 @@ pub(super) enum Outcome {
 /// made by the first request that needs them after a change (at most once a second).
 /// Connections take them per request and never keep them while idle, so the open memfds are
 /// those of the newest snapshot and of responses being sent, however many connections wait.
-#[derive(Default)]
-pub(super) struct Spools {
-    latest: RwLock<Option<Arc<Spooled>>>,
-}
-
-impl Spools {
-    fn of(&self, snapshot: &Arc<Snapshot>) -> Arc<Spooled> {
-        let current = |latest: &Option<Arc<Spooled>>| {
-            latest
-                .as_ref()
-                .filter(|s| Arc::ptr_eq(&s.snapshot, snapshot))
-                .cloned()
-        };
-        // A panic while spooling leaves nothing half-written behind the lock: take it anyway.
-        if let Some(spooled) = current(&self.latest.read().unwrap_or_else(|e| e.into_inner())) {
-            return spooled;
-        }
-        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(spooled) = current(&latest) {
-            return spooled;
-        }
-        let spooled = Arc::new(Spooled::of(snapshot.clone()));
-        *latest = Some(spooled.clone());
-        spooled
-    }
-}
+pub(super) type Spools = PerSnapshot<Spooled>;
 
 /// One snapshot's spooled documents, in the order of [`super::LIVE_PATHS`], each made on its
 /// first request (a 10,000-source daemon's page and OPML are megabytes nobody may ask for).
-struct Spooled {
+pub(super) struct Spooled {
     snapshot: Arc<Snapshot>,
     docs: [OnceLock<Option<Spool>>; super::LIVE_PATHS.len()],
 }
@@ -112,10 +90,10 @@ impl Spool {
     /// `None` when the kernel will not make a memfd (then hyper serves the document).
     fn of(doc: &Rendered) -> Option<Spool> {
         Some(Spool {
-            not_modified: head("304 Not Modified", &doc.heads.not_modified),
-            identity: Body::of(&doc.body, &doc.heads.identity)?,
-            gzip: Body::of(&doc.gzip, &doc.heads.gzip)?,
-            brotli: Body::of(&doc.brotli, &doc.heads.brotli)?,
+            not_modified: wire_head("304 Not Modified", &head(doc, Variant::NotModified)),
+            identity: Body::of(&doc.body, &head(doc, Variant::Identity))?,
+            gzip: Body::of(&doc.gzip, &head(doc, Variant::Gzip))?,
+            brotli: Body::of(&doc.brotli, &head(doc, Variant::Brotli))?,
         })
     }
 
@@ -146,14 +124,14 @@ impl Body {
         Some(Body {
             file,
             len: bytes.len() as u64,
-            head: head("200 OK", headers),
+            head: wire_head("200 OK", headers),
         })
     }
 }
 
 /// A status line and `headers`, each line ended by CRLF; the `Date` line and the blank line
 /// that ends the head are added per response.
-fn head(status: &str, headers: &HeaderMap) -> Vec<u8> {
+fn wire_head(status: &str, headers: &HeaderMap) -> Vec<u8> {
     let mut head = format!("HTTP/1.1 {status}\r\n").into_bytes();
     for (name, value) in headers {
         head.extend_from_slice(name.as_str().as_bytes());
@@ -165,7 +143,7 @@ fn head(status: &str, headers: &HeaderMap) -> Vec<u8> {
 }
 
 /// What one parsed request asks of this path.
-struct Wanted {
+struct LiveRequest {
     /// Index into [`super::LIVE_PATHS`].
     doc: usize,
     variant: Variant,
@@ -175,7 +153,7 @@ struct Wanted {
 /// Answers live-feed requests on `stream` until one is not, the peer leaves, or `stop`.
 pub(super) async fn answer(
     stream: &mut TcpStream,
-    feeds: &mut Feeds,
+    snapshot: &mut ConnectionSnapshot,
     spools: &Spools,
     stop: &CancellationToken,
 ) -> Outcome {
@@ -187,12 +165,14 @@ pub(super) async fn answer(
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut request = httparse::Request::new(&mut headers);
             match request.parse(&read) {
-                Ok(httparse::Status::Complete(len)) => Some((len, wanted(&request, feeds))),
+                Ok(httparse::Status::Complete(len)) => {
+                    Some((len, live_request(&request, snapshot)))
+                }
                 Ok(httparse::Status::Partial) => None,
                 Err(_) => return Outcome::HandOver(read),
             }
         };
-        let Some((len, wanted)) = parsed else {
+        let Some((len, asked)) = parsed else {
             if read.len() > MAX_HEAD {
                 return Outcome::HandOver(read);
             }
@@ -212,16 +192,16 @@ pub(super) async fn answer(
                 }
             }
         };
-        let Some(wanted) = wanted else {
+        let Some(asked) = asked else {
             return Outcome::HandOver(read);
         };
-        let spooled = spools.of(&feeds.current);
-        let Some(spool) = spooled.doc(wanted.doc) else {
+        let spooled = spools.of(&snapshot.current, |s| Spooled::of(s.clone()));
+        let Some(spool) = spooled.doc(asked.doc) else {
             return Outcome::HandOver(read);
         };
         read.advance(len);
-        let (head, body) = spool.response(wanted.variant);
-        let body = body.filter(|_| !wanted.head_only);
+        let (head, body) = spool.response(asked.variant);
+        let body = body.filter(|_| !asked.head_only);
         if send(stream, head, body).await.is_err() || stop.is_cancelled() {
             return Outcome::Closed;
         }
@@ -230,7 +210,10 @@ pub(super) async fn answer(
 }
 
 /// Whether `request` is one this path answers, and which document it wants.
-fn wanted(request: &httparse::Request, feeds: &mut Feeds) -> Option<Wanted> {
+fn live_request(
+    request: &httparse::Request,
+    snapshot: &mut ConnectionSnapshot,
+) -> Option<LiveRequest> {
     if request.version != Some(1) {
         return None;
     }
@@ -264,8 +247,8 @@ fn wanted(request: &httparse::Request, feeds: &mut Feeds) -> Option<Wanted> {
             deciding.append(HeaderName::clone(known), value);
         }
     }
-    let variant = choose(live_doc(feeds.latest(), doc)?, &deciding);
-    Some(Wanted {
+    let variant = choose(live_doc(snapshot.latest(), doc)?, &deciding);
+    Some(LiveRequest {
         doc,
         variant,
         head_only,

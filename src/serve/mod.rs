@@ -3,11 +3,16 @@
 //! Feed handlers never touch the store or build XML: they copy bytes out of the latest
 //! [`Snapshot`] (a `watch` channel the ingest task updates). Conditional requests
 //! (`If-None-Match`, `If-Modified-Since`) get `304`; clients that accept brotli or gzip get a
-//! pre-compressed body. `HEAD` answers the same headers without the body. Only `/stories/…`
-//! reads the store, one story at a time, to explain it.
+//! pre-compressed body. `HEAD` answers the same headers without the body. Only `/stories/…`,
+//! `/dropped.json`, `/status` and the archive pages read the store, off the async threads.
 //!
 //! [`serve`] runs the accept loop itself: the live feeds are answered straight from the
 //! connection's snapshot, before the router, since they are most of the traffic.
+//!
+//! The parts: `live` (the live feeds from prebuilt heads and memfds), `routes` (everything
+//! else, through axum's [`router`]), `negotiate` (which response a request gets), `heads`
+//! (response heads from a rendered document's values) and `per_snapshot` (what is made once
+//! per snapshot and shared by every connection).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,10 +20,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use hyper_util::rt::TokioIo;
@@ -31,9 +32,13 @@ use tower_service::Service as _;
 use crate::render::{Rendered, Snapshot};
 use crate::store::Store;
 
+mod heads;
 mod live;
+mod negotiate;
+mod per_snapshot;
+mod routes;
 
-// Feed handlers take the whole `Request` rather than `HeaderMap`, which axum clones per request.
+pub use routes::router;
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -43,234 +48,6 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The configured sources, replaced on reload.
     pub sources: watch::Receiver<Arc<Vec<crate::config::Source>>>,
-}
-
-/// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/feed.json` (JSON Feed 1.1),
-/// `/stories/{id}.json` and
-/// `/stories.json?url=` (a story with every copy and why it joined), `/healthz`, and `/`.
-pub fn router(shared: Shared) -> Router {
-    Router::new()
-        .route("/", get(live_feed))
-        .route("/feed.xml", get(live_feed))
-        .route("/atom.xml", get(live_feed))
-        .route("/feed.json", get(live_feed))
-        .route("/sources.opml", get(live_feed))
-        .route("/archive/{file}", get(archive))
-        .route("/tags/{file}", get(tag_feed))
-        .route("/sources/{file}", get(source_feed))
-        .route("/stories/{id}", get(story_by_id))
-        .route("/stories.json", get(story_by_url))
-        .route("/dropped.json", get(dropped_by_url))
-        .route("/metrics", get(metrics))
-        .route("/status", get(status))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(shared)
-}
-
-/// Most stories one archive page carries: bounded work per request.
-const ARCHIVE_LIMIT: usize = 1000;
-
-/// `/archive/{YYYY-MM-DD}.xml|.atom|.json`: the stories first reported that UTC day (RFC 5005).
-/// Unlike the feeds these are read from the store and rendered per request: every past day
-/// cannot be re-rendered on each change. Their bytes, and so their ETag, are stable while the
-/// day's stories are.
-async fn archive(
-    State(s): State<Shared>,
-    Path(file): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
-    let parsed = file.rsplit_once('.').and_then(|(day, ext)| {
-        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
-        matches!(ext, "xml" | "atom" | "json").then(|| (day, ext.to_string()))
-    });
-    let Some((day, ext)) = parsed else {
-        return not_found("archive pages are at /archive/{YYYY-MM-DD}.xml, .atom or .json\n");
-    };
-    let settings = s.snapshots.borrow().settings.clone();
-    let store = s.store;
-    let found = tokio::task::spawn_blocking(move || {
-        let stories = store.stories_on(day, settings.min_sources, ARCHIVE_LIMIT)?;
-        if stories.is_empty() {
-            return Ok(None);
-        }
-        let older = store.day_before(day)?;
-        let newer = store.day_after(day)?;
-        Ok::<_, crate::store::StoreError>(crate::render::archive(
-            &stories, &settings, day, older, newer, &ext,
-        ))
-    })
-    .await;
-    match found {
-        Ok(Ok(Some(doc))) => respond(&doc, &method, &headers).into_response(),
-        Ok(Ok(None)) => not_found("no stories were first reported that day\n"),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-    }
-}
-
-/// `/tags/{tag}.xml` (RSS), `.atom` or `.json`: the stories of sources with that tag.
-async fn tag_feed(State(s): State<Shared>, Path(file): Path<String>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
-    let found = file.rsplit_once('.').and_then(|(tag, ext)| {
-        let feeds = snapshot.tags.get(tag)?;
-        match ext {
-            "xml" => Some(&feeds.rss),
-            "atom" => Some(&feeds.atom),
-            "json" => Some(&feeds.json),
-            _ => None,
-        }
-    });
-    match found {
-        Some(doc) => respond(doc, req.method(), req.headers()).into_response(),
-        None => not_found("no such tag feed: tags are those of the config's sources, at /tags/{tag}.xml, .atom or .json\n"),
-    }
-}
-
-/// `/sources/{name}.xml`: the merged stories one source carried.
-async fn source_feed(State(s): State<Shared>, Path(file): Path<String>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
-    match file
-        .strip_suffix(".xml")
-        .and_then(|name| snapshot.sources.get(name, &snapshot.settings))
-    {
-        Some(doc) => respond(&doc, req.method(), req.headers()).into_response(),
-        None => not_found("no such source feed: sources are at /sources/{name}.xml, by their name in the config\n"),
-    }
-}
-
-async fn story_by_id(State(s): State<Shared>, Path(file): Path<String>) -> Response {
-    let Some(id) = file.strip_suffix(".json") else {
-        return not_found("stories are at /stories/{id}.json\n");
-    };
-    lookup(s.store, id.to_string()).await
-}
-
-#[derive(serde::Deserialize)]
-struct ByUrl {
-    url: String,
-}
-
-async fn story_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Response {
-    lookup(s.store, q.url).await
-}
-
-async fn status(State(s): State<Shared>) -> Response {
-    let sources = s.sources.borrow().clone();
-    let store = s.store;
-    from_store(move || crate::status::of(&store, &sources).map(Some), "").await
-}
-
-async fn metrics(State(s): State<Shared>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        s.metrics.encode(),
-    )
-        .into_response()
-}
-
-async fn dropped_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Response {
-    let Ok(url) = url::Url::parse(&q.url) else {
-        return not_found("not a URL\n");
-    };
-    let store = s.store;
-    from_store(
-        move || store.dropped(&url),
-        "no filter dropped an entry with that link\n",
-    )
-    .await
-}
-
-async fn lookup(store: Store, query: String) -> Response {
-    from_store(
-        move || crate::store::find_story(&store, &query),
-        "no stored story has that id or link\n",
-    )
-    .await
-}
-
-/// Runs a store read off the async threads and answers with its result as JSON, `missing` as
-/// a 404 when it found nothing, or the error as a 500.
-async fn from_store<T, F>(read: F, missing: &'static str) -> Response
-where
-    T: serde::Serialize + Send + 'static,
-    F: FnOnce() -> Result<Option<T>, crate::store::StoreError> + Send + 'static,
-{
-    let failed = |e: &dyn std::fmt::Display| {
-        (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
-    };
-    match tokio::task::spawn_blocking(read).await {
-        Ok(Ok(Some(value))) => match serde_json::to_vec_pretty(&value) {
-            Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-            Err(e) => failed(&e),
-        },
-        Ok(Ok(None)) => not_found(missing),
-        Ok(Err(e)) => failed(&e),
-        Err(e) => failed(&e),
-    }
-}
-
-fn not_found(text: &'static str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text,
-    )
-        .into_response()
-}
-
-/// The live feeds through the router, for the requests [`live`] leaves to hyper.
-async fn live_feed(State(s): State<Shared>, req: Request) -> Response {
-    let snapshot = s.snapshots.borrow().clone();
-    match live_index(req.uri().path()).and_then(|i| live_doc(&snapshot, i)) {
-        Some(doc) => respond(doc, req.method(), req.headers()).into_response(),
-        None => not_found("no such feed\n"),
-    }
-}
-
-/// The response to a GET or HEAD of `doc`: headers cloned from the ones built at render time
-/// and a body that shares the rendered bytes.
-fn respond(doc: &Rendered, method: &Method, headers: &HeaderMap) -> Response<FeedBody> {
-    let (status, head, body) = match choose(doc, headers) {
-        Variant::NotModified => (StatusCode::NOT_MODIFIED, &doc.heads.not_modified, None),
-        Variant::Brotli => (StatusCode::OK, &doc.heads.brotli, Some(&doc.brotli)),
-        Variant::Gzip => (StatusCode::OK, &doc.heads.gzip, Some(&doc.gzip)),
-        Variant::Identity => (StatusCode::OK, &doc.heads.identity, Some(&doc.body)),
-    };
-    let body = if method == Method::HEAD {
-        None
-    } else {
-        body.cloned()
-    };
-    let mut response = axum::http::Response::new(FeedBody::Bytes(body));
-    *response.status_mut() = status;
-    *response.headers_mut() = head.clone();
-    response
-}
-
-/// Which of a document's prebuilt responses a request gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Variant {
-    NotModified,
-    Brotli,
-    Gzip,
-    Identity,
-}
-
-fn choose(doc: &Rendered, headers: &HeaderMap) -> Variant {
-    if not_modified(doc, headers) {
-        Variant::NotModified
-    } else if accepts(headers, "br") {
-        // Brotli is smaller; every client that sends `br` also takes it over gzip.
-        Variant::Brotli
-    } else if accepts(headers, "gzip") {
-        Variant::Gzip
-    } else {
-        Variant::Identity
-    }
 }
 
 /// How long a client has to send a request's head (see [`serve`]); the same in [`live`].
@@ -378,7 +155,7 @@ pub async fn serve(
         // Responses are written whole; waiting for an ACK before the last segment only adds
         // latency.
         let _ = stream.set_nodelay(true);
-        let feeds = Feeds::new(shared.snapshots.clone());
+        let snapshot = ConnectionSnapshot::new(shared.snapshots.clone());
         let routed = routed.clone();
         let spools = spools.clone();
         let http = http.clone();
@@ -386,8 +163,8 @@ pub async fn serve(
         // touches only this connection's waiter, not one shared by all of them.
         let stop = stop.child_token();
         connections.spawn(async move {
-            let (mut stream, mut feeds) = (stream, feeds);
-            let read = match live::answer(&mut stream, &mut feeds, &spools, &stop).await {
+            let (mut stream, mut snapshot) = (stream, snapshot);
+            let read = match live::answer(&mut stream, &mut snapshot, &spools, &stop).await {
                 live::Outcome::Closed => return,
                 live::Outcome::HandOver(read) => read,
             };
@@ -419,15 +196,15 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 }
 
 /// The latest snapshot as one connection last saw it.
-struct Feeds {
+struct ConnectionSnapshot {
     channel: watch::Receiver<Arc<Snapshot>>,
     current: Arc<Snapshot>,
 }
 
-impl Feeds {
-    fn new(mut channel: watch::Receiver<Arc<Snapshot>>) -> Feeds {
+impl ConnectionSnapshot {
+    fn new(mut channel: watch::Receiver<Arc<Snapshot>>) -> ConnectionSnapshot {
         let current = channel.borrow_and_update().clone();
-        Feeds { channel, current }
+        ConnectionSnapshot { channel, current }
     }
 
     /// The newest snapshot: a version check, and a borrow only after a change.
@@ -459,65 +236,5 @@ impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Con
             let Ok(response) = answer.await;
             Ok(response.map(FeedBody::Routed))
         })
-    }
-}
-
-/// RFC 9110 §13.1: `If-None-Match` decides when present; otherwise `If-Modified-Since`.
-fn not_modified(doc: &Rendered, headers: &HeaderMap) -> bool {
-    if let Some(inm) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        let ours = doc.etag.trim_start_matches("W/");
-        return inm
-            .split(',')
-            .map(str::trim)
-            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours);
-    }
-    let since = headers
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok());
-    matches!((since, doc.modified), (Some(since), Some(modified)) if modified <= since)
-}
-
-/// Whether `Accept-Encoding` allows `coding` (by name or `*`, not refused with `q=0`).
-fn accepts(headers: &HeaderMap, coding: &str) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default();
-            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
-            (name.eq_ignore_ascii_case(coding) || name == "*") && !refused
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    #[test]
-    fn encoding_negotiation() {
-        let mut h = HeaderMap::new();
-        assert!(!accepts(&h, "gzip"));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("br, gzip;q=0.8"),
-        );
-        assert!(accepts(&h, "gzip"));
-        assert!(accepts(&h, "br"));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip;q=0, br"),
-        );
-        assert!(!accepts(&h, "gzip"));
-        assert!(accepts(&h, "br"));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
-        assert!(!accepts(&h, "br"));
     }
 }

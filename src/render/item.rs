@@ -1,0 +1,60 @@
+//! What every format says about one story: its description ending with the sources paragraph,
+//! the tags it carries, and its dates in whole seconds.
+
+use chrono::{DateTime, FixedOffset, Timelike, Utc};
+
+use super::Settings;
+use crate::model::Story;
+use crate::normalize::text::escape_html;
+
+/// The "From X. Also reported by: Y, Z." paragraph that ends every description.
+pub(super) fn sources_paragraph(story: &Story) -> String {
+    let sources = story.sources();
+    let link = |c: &crate::model::Copy| match &c.link {
+        Some(href) => format!(
+            "<a href=\"{}\">{}</a>",
+            escape_html(href),
+            escape_html(&c.source)
+        ),
+        None => escape_html(&c.source),
+    };
+    let mut html = String::from("<p>From ");
+    if let Some(first) = sources.first() {
+        html.push_str(&link(first));
+    }
+    html.push('.');
+    if sources.len() > 1 {
+        html.push_str(" Also reported by: ");
+        let others: Vec<String> = sources[1..].iter().map(|c| link(c)).collect();
+        html.push_str(&others.join(", "));
+        html.push('.');
+    }
+    html.push_str("</p>");
+    html
+}
+
+pub(super) fn description(story: &Story) -> String {
+    let body = story
+        .summary
+        .as_deref()
+        .or(story.content.as_deref())
+        .unwrap_or_default();
+    format!("{body}{}", sources_paragraph(story))
+}
+
+pub(super) fn tags_of<'a>(story: &Story, settings: &'a Settings) -> Vec<&'a str> {
+    let mut tags: Vec<&str> = Vec::new();
+    for copy in story.sources() {
+        for tag in settings.source_tags.get(&copy.source).into_iter().flatten() {
+            if !tags.contains(&tag.as_str()) {
+                tags.push(tag);
+            }
+        }
+    }
+    tags
+}
+
+/// Whole seconds: sub-second precision means nothing to a reader and only adds noise.
+pub(super) fn fixed(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.with_nanosecond(0).unwrap_or(t).fixed_offset()
+}

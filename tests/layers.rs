@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 /// The modules of `src/`, lowest first. Plain data at the bottom (`model`), then the
 /// configuration every stage reads, then the pipeline in the order an entry goes through it
 /// (fetch, parse, normalize, filter, dedup, store), the writer and poller that drive it, the
-/// renderer and the HTTP side, and the commands on top. `demo` is a command, listed beside
-/// `cli`.
+/// renderer and the HTTP side, and the commands on top.
 const LAYERS: &[&str] = &[
     "model",     // plain data passed between stages: entries, stories, signatures, poll state
     "config",    // the validated configuration, and the settings it produces for each stage
@@ -35,7 +34,6 @@ const LAYERS: &[&str] = &[
     "status",    // what `status` and /status report
     "serve",     // the HTTP server
     "daemon",    // wires the stages together
-    "demo",      // the `demo` command
     "cli",       // the command line
 ];
 

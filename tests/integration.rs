@@ -18,5 +18,6 @@ mod page;
 mod pipeline;
 mod polite;
 mod publish;
+mod repeats;
 mod rules;
 mod websub;

@@ -192,11 +192,42 @@ impl Story {
 }
 
 impl Story {
-    /// Puts the leading copy first: highest priority, then earliest (a stable sort keeps the
-    /// arrival order of ties).
+    /// Puts the leading copy first: highest priority, then the source that reported the story
+    /// earliest; a source with several copies (a wire's "UPDATE 3-" of its own story) is
+    /// represented by its newest, which says what the source says now. A stable sort keeps the
+    /// arrival order of ties.
     pub fn order_copies(&mut self) {
-        self.copies
-            .sort_by_key(|c| (std::cmp::Reverse(c.priority), c.published));
+        let mut first: Vec<(&str, DateTime<Utc>)> = Vec::new();
+        for c in &self.copies {
+            match first.iter_mut().find(|(s, _)| *s == c.source_url) {
+                Some((_, t)) => *t = (*t).min(c.published),
+                None => first.push((&c.source_url, c.published)),
+            }
+        }
+        // Each copy's source as (its first report, the order the source first appears in):
+        // a source's copies stand together even when two sources reported at the same time.
+        let first: Vec<(DateTime<Utc>, usize)> = self
+            .copies
+            .iter()
+            .map(|c| {
+                first
+                    .iter()
+                    .position(|(s, _)| *s == c.source_url)
+                    .map_or((c.published, 0), |i| (first[i].1, i))
+            })
+            .collect();
+        let mut keyed: Vec<_> = std::mem::take(&mut self.copies)
+            .into_iter()
+            .zip(first)
+            .collect();
+        keyed.sort_by_key(|(c, first)| {
+            (
+                std::cmp::Reverse(c.priority),
+                *first,
+                std::cmp::Reverse(c.published),
+            )
+        });
+        self.copies = keyed.into_iter().map(|(c, _)| c).collect();
     }
 
     /// Each source that carried the story, once, in the order they joined (leader first).

@@ -19,5 +19,6 @@ mod page;
 mod pipeline;
 mod polite;
 mod publish;
+mod repeats;
 mod rules;
 mod websub;

@@ -274,7 +274,11 @@ async fn the_same_entry_on_every_poll_and_the_same_article_under_a_new_guid_are_
     let ferry = story_with(&after, "ferry");
     assert_eq!(ferry.id, before[0].id, "the story keeps its id (and GUID)");
     assert_eq!(ferry.copies.len(), 2);
-    assert_eq!(ferry.copies[1].joined_by, Layer::Url);
+    // The source's newer copy says what it says now: it leads, the first report follows.
+    assert_eq!(
+        (ferry.copies[0].joined_by, ferry.copies[1].joined_by),
+        (Layer::Url, Layer::First)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

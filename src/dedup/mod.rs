@@ -6,13 +6,18 @@
 //!
 //! 1. **entry key**: the same item of the same source, on every poll ([`Decision::Seen`]);
 //! 2. **canonical URL**: the same article under a new GUID, or linked from another source;
-//! 3. **normalized title**: the same specific headline from another source;
-//! 4. **near duplicate**: a reworded headline from another source whose content words overlap
-//!    enough with the story's *founding* copy and that passes every guard ([`similar`]).
+//! 3. **normalized title**: the same specific headline, wire furniture ("UPDATE 2-") and the
+//!    outlet's name aside;
+//! 4. **near duplicate**: a reworded headline whose content words overlap enough with the
+//!    story's *founding* copy and that passes every guard ([`similar`]).
 //!
-//! Layers 3 and 4 only match within [`Settings::window`] of the story and only from a source
-//! that has no copy in it yet (a source that publishes two items says they differ). Layer 4
-//! compares the [`Signature`]s normalize gave each entry; it does not read headlines itself.
+//! Layers 3 and 4 only match within [`Settings::window`] of the story. They match a source's
+//! own earlier copy too, within [`SAME_OUTLET_WINDOW`]: outlets repeat themselves (a wire
+//! re-issues a story as "UPDATE 3-", a site files one article in two sections under two
+//! links), and the guards that keep two different stories apart do not depend on who published
+//! them. Generic headlines ("Morning briefing") have no title key and never reach the near
+//! layer, and a daily series is a day apart, so a series stays apart. Layer 4 compares the
+//! [`Signature`]s normalize gave each entry; it does not read headlines itself.
 
 mod brief;
 mod memory;
@@ -21,7 +26,7 @@ mod similar;
 
 use std::ops::RangeInclusive;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::model::{Entry, EntryKey, Layer, Story, StoryId};
 
@@ -118,8 +123,12 @@ pub enum Decision {
 }
 
 /// How many candidate stories the near layer verifies at most: the store's index returns no
-/// more than these.
-pub const MAX_CANDIDATES: usize = 8;
+/// more than these. Enough that the story an entry belongs to is not crowded out by others
+/// sharing as many words (a day of one big story founds dozens of stories on its names): with
+/// 8, the UCI sample kept 60-120 founder pairs apart that the near layer calls duplicates,
+/// depending on poll order (`bench/dedup_order.py`). Most candidates are ruled out by their
+/// brief in memory, without a read.
+pub const MAX_CANDIDATES: usize = 64;
 
 /// The day number a time falls on (days since 1970), as the near-duplicate index buckets it.
 pub fn day(t: DateTime<Utc>) -> i64 {
@@ -166,7 +175,7 @@ pub fn decide<I: Index>(
             layer: Layer::Title,
             absorb: None,
             score: None,
-            reason: "same headline".into(),
+            reason: title_reason(entry, &story),
         });
     }
     near_match(entry, index, settings)
@@ -211,12 +220,17 @@ fn near_match<I: Index>(
         let Some(story) = index.sketch(id)? else {
             continue;
         };
-        if !close_and_new_source(entry, &story, settings) {
+        if !close(entry, &story, settings) {
             continue;
         }
         if let Verdict::Duplicate { score, reason } =
             compare(sig, &story.signature, &settings.thresholds)
         {
+            let reason = if same_outlet(entry, &story) {
+                format!("same outlet, reworded: {reason}")
+            } else {
+                reason
+            };
             return Ok(Decision::Join {
                 story: id,
                 layer: Layer::Near,
@@ -229,13 +243,40 @@ fn near_match<I: Index>(
     Ok(Decision::New)
 }
 
-fn close_and_new_source(entry: &Entry, story: &Sketch, settings: &Settings) -> bool {
-    let close = (story.published - entry.published).abs() <= settings.window;
-    close && !story.sources.contains(&entry.source_url)
+/// How far a source's repeat of its own story may lie from that story's first report. Shorter
+/// than the window: an outlet that runs one specific headline every day ("Stock market today:
+/// Dow, S&P 500 and Nasdaq futures") runs a series of different stories a day apart, while a
+/// re-issue or a second filing of one article comes within hours.
+pub const SAME_OUTLET_WINDOW: Duration = Duration::hours(12);
+
+/// Whether `entry` was published close enough to `story`'s first report to join it: within
+/// the window, or [`SAME_OUTLET_WINDOW`] for a source's repeat of its own story.
+fn close(entry: &Entry, story: &Sketch, settings: &Settings) -> bool {
+    let window = if same_outlet(entry, story) {
+        settings.window.min(SAME_OUTLET_WINDOW)
+    } else {
+        settings.window
+    };
+    (story.published - entry.published).abs() <= window
 }
 
-/// The story whose headline `entry` repeats, if the match passes the guards: close enough in
-/// time, and from a source that has no copy in that story yet.
+/// Whether `entry`'s source already has a copy in `story`.
+fn same_outlet(entry: &Entry, story: &Sketch) -> bool {
+    story.sources.contains(&entry.source_url)
+}
+
+/// Why a title match joined, in the words `explain` shows.
+fn title_reason(entry: &Entry, story: &Sketch) -> String {
+    let reissued = crate::normalize::title::strip_wire_prefix(&entry.title) != entry.title;
+    match (same_outlet(entry, story), reissued) {
+        (true, true) => "same outlet, wire re-issue".into(),
+        (true, false) => "same outlet, same headline".into(),
+        (false, true) => "same headline, wire re-issue".into(),
+        (false, false) => "same headline".into(),
+    }
+}
+
+/// The story whose headline `entry` repeats, if it was first reported close enough in time.
 fn title_match<I: Index>(
     entry: &Entry,
     title_key: &str,
@@ -250,7 +291,7 @@ fn title_match<I: Index>(
     let Some(story) = index.sketch(id)? else {
         return Ok(None);
     };
-    Ok(close_and_new_source(entry, &story, settings).then_some(story))
+    Ok(close(entry, &story, settings).then_some(story))
 }
 
 /// Two stories can be one only if no source carried both: a source that published two items

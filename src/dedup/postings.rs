@@ -30,9 +30,11 @@ use crate::model::StoryId;
 /// upkeeps.
 pub const MAX_IDS: usize = 2 << 20;
 
-/// Stories a list keeps per word and day, newest last: a word more common than that
-/// identifies nothing, and the cap bounds the work of a lookup.
-pub const POSTINGS_CAP: usize = 64;
+/// Stories a list keeps per word and day, newest last: the cap bounds the work of a lookup.
+/// Above the few hundred stories a day one name can found in a busy news day ("Snowden",
+/// "Titanfall" in the UCI sample), so no candidate is dropped for a full list there; a word
+/// in more headlines than that (a feed's house word) identifies nothing anyway.
+pub const POSTINGS_CAP: usize = 1024;
 
 type Lists = HashMap<u64, Vec<StoryId>, BuildHasherDefault<IdHasher>>;
 

@@ -120,12 +120,10 @@ fn layers_in_order() {
 }
 
 #[test]
-fn title_and_near_matches_need_a_new_source_and_the_time_window() {
+fn title_and_near_matches_need_the_time_window() {
     let mut index = Memory::default();
     let first = entry("a1", "a", Some("a.example/x"), HEADLINE, 0);
     remember(&mut index, 1, &first);
-    let same_source = entry("a2", "a", Some("a.example/other"), HEADLINE, 1);
-    assert_eq!(decide_in(&index, &same_source), Decision::New);
     let much_later = entry("b1", "b", Some("b.example/x"), HEADLINE, 49);
     assert_eq!(decide_in(&index, &much_later), Decision::New);
     let within = entry("b2", "b", Some("b.example/x"), HEADLINE, 47);
@@ -239,4 +237,117 @@ fn a_candidate_skipped_for_too_few_shared_words_could_never_have_joined() {
         }
     }
     assert!(joined >= 20, "the fixtures have positives ({joined})");
+}
+
+/// The decision's reason, for a join.
+fn reason(d: &Decision) -> &str {
+    match d {
+        Decision::Join { reason, .. } => reason,
+        _ => "",
+    }
+}
+
+#[test]
+fn an_outlets_repeat_of_its_own_headline_joins_its_story() {
+    let mut index = Memory::default();
+    remember(
+        &mut index,
+        1,
+        &entry("a1", "a", Some("a.example/one"), HEADLINE, 0),
+    );
+    // The same headline under another link and GUID, and re-issued with wire furniture.
+    let again = entry("a2", "a", Some("a.example/two"), HEADLINE, 1);
+    let d = decide_in(&index, &again);
+    assert_eq!(layer(&d), Some((StoryId(1), Layer::Title, None)));
+    assert_eq!(reason(&d), "same outlet, same headline");
+    let reissued = entry(
+        "a3",
+        "a",
+        Some("a.example/three"),
+        &format!("UPDATE 2-{HEADLINE}"),
+        2,
+    );
+    let d = decide_in(&index, &reissued);
+    assert_eq!(layer(&d), Some((StoryId(1), Layer::Title, None)));
+    assert_eq!(reason(&d), "same outlet, wire re-issue");
+    // Another outlet's re-issue is the same story too.
+    let other = entry("b1", "b", None, &format!("REFILE-{HEADLINE}"), 3);
+    assert_eq!(
+        reason(&decide_in(&index, &other)),
+        "same headline, wire re-issue"
+    );
+}
+
+#[test]
+fn an_outlets_reworded_repeat_joins_when_every_guard_passes() {
+    let mut index = Memory::default();
+    remember(
+        &mut index,
+        1,
+        &entry(
+            "a1",
+            "a",
+            None,
+            "Crude-Oil Futures Fall as China Signals Demand Concerns",
+            0,
+        ),
+    );
+    let reworded = entry(
+        "a2",
+        "a",
+        None,
+        "Oil Futures Fall as China Signals Concerns Over Demand",
+        1,
+    );
+    let d = decide_in(&index, &reworded);
+    assert_eq!(
+        layer(&d).map(|l| (l.0, l.1)),
+        Some((StoryId(1), Layer::Near))
+    );
+    assert!(reason(&d).starts_with("same outlet, reworded"), "{d:?}");
+    // A guard still keeps the outlet's next, different story apart.
+    let opposite = entry(
+        "a3",
+        "a",
+        None,
+        "Crude-Oil Futures Rise as China Signals Demand Concerns",
+        2,
+    );
+    assert_eq!(decide_in(&index, &opposite), Decision::New);
+}
+
+#[test]
+fn an_outlets_series_stays_apart() {
+    let mut index = Memory::default();
+    let daily = "Stock market today: Dow, S&P 500 and Nasdaq futures drift";
+    remember(&mut index, 1, &entry("a1", "a", None, daily, 0));
+    // The same specific headline a day later is the next story of a series...
+    let tomorrow = entry("a2", "a", None, daily, 24);
+    assert_eq!(decide_in(&index, &tomorrow), Decision::New);
+    // ...though from another outlet, within the window, it is the same story.
+    let elsewhere = entry("b1", "b", None, daily, 24);
+    assert_eq!(
+        layer(&decide_in(&index, &elsewhere)).map(|l| l.1),
+        Some(Layer::Title)
+    );
+    // Templated and generic headlines stay apart whoever repeats them.
+    for (i, (one, two)) in [
+        ("Image of the Day: January 27", "Image of the Day: March 20"),
+        (
+            "Top Asian News at 2:30 a.m. GMT",
+            "Top Asian News at 1:25 a.m. GMT",
+        ),
+        ("Morning briefing", "Morning briefing"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut index = Memory::default();
+        remember(&mut index, 10 + i as u64, &entry("t1", "a", None, one, 0));
+        assert_eq!(
+            decide_in(&index, &entry("t2", "a", None, two, 1)),
+            Decision::New,
+            "{one} / {two}"
+        );
+    }
 }

@@ -53,7 +53,7 @@ fn stem(word: &str) -> String {
 }
 
 static KIND_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(live|opinion|analysis|watch|video|podcast|breaking|update(?:\s*\d+)?|exclusive|factbox|explainer|q&a)\s*(?::|-|–|—|\|)\s*")
+    Regex::new(r"(?i)^\s*(live|opinion|analysis|watch|video|podcast|breaking|update(?:\s*\d+)?|wrapup(?:\s*\d+)?|refile|rpt|corrected|exclusive|factbox|explainer|q&a)\s*(?::|-|–|—|\|)\s*")
         .expect("static regex")
 });
 static ACRONYM: LazyLock<Regex> =

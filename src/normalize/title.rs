@@ -3,6 +3,9 @@
 //! Only a *specific* title gets a key: short or generic headlines ("Morning briefing") recur for
 //! different stories, and merging those would hide a story, the worst error we can make.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
 /// A title needs this many words after normalization to be used as a dedup key...
@@ -84,9 +87,38 @@ pub fn strip_site_suffix<'t>(title: &'t str, site_names: &[&str]) -> &'t str {
     title
 }
 
-/// The dedup key of a title, or `None` when the title is too short to identify a story.
+/// Wire-service furniture before a headline: a desk's marks on a re-issued story ("UPDATE 2-",
+/// "REFILE-", "RPT-", "CORRECTED-", "WRAPUP 1-", "EXCLUSIVE-", "BREAKING:"), possibly several
+/// ("REFILE-UPDATE 3-"). The word must be followed at once by its dash or colon (after an
+/// optional count), so a headline that merely starts with "Update on ..." keeps its words.
+static WIRE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:(?:update|wrapup)(?:\s*\d+)?\s*[-\u{2013}\u{2014}]|(?:refile|rpt|corrected)\s*[-\u{2013}\u{2014}]|(?:exclusive|breaking)\s*[-\u{2013}\u{2014}:])\s*",
+    )
+    .expect("static regex")
+});
+
+/// `title` without the wire-service furniture before it ([`WIRE_PREFIX`]): "UPDATE 3-Oil falls"
+/// is the story "Oil falls" said again. Nothing is removed when only furniture would remain.
+pub fn strip_wire_prefix(title: &str) -> &str {
+    let mut rest = title;
+    while let Some(m) = WIRE_PREFIX.find(rest) {
+        let after = &rest[m.end()..];
+        if after.trim().is_empty() {
+            break;
+        }
+        rest = after;
+    }
+    rest
+}
+
+/// The dedup key of a title, or `None` when the title is too short to identify a story. Wire
+/// furniture and the outlet's own name around the headline do not count.
 pub fn title_key(title: &str, site_names: &[&str]) -> Option<String> {
-    let key = words(&fold(strip_site_suffix(title, site_names)));
+    let key = words(&fold(strip_site_suffix(
+        strip_wire_prefix(title),
+        site_names,
+    )));
     let specific = key.split(' ').count() >= MIN_WORDS && key.chars().count() >= MIN_CHARS;
     specific.then_some(key)
 }
@@ -141,6 +173,36 @@ mod tests {
         assert_ne!(
             title_key(&format!("{W} - Northern Post"), &["Capital Wire"]),
             title_key(W, &["Capital Wire"])
+        );
+    }
+
+    #[test]
+    fn wire_furniture_does_not_count() {
+        let k = title_key(W, &[]);
+        for furnished in [
+            format!("UPDATE 2-{W}"),
+            format!("update 12 - {W}"),
+            format!("REFILE-UPDATE 3-{W}"),
+            format!("RPT-{W}"),
+            format!("CORRECTED-{W}"),
+            format!("WRAPUP 1-{W}"),
+            format!("EXCLUSIVE-{W}"),
+            format!("Breaking: {W}"),
+        ] {
+            assert_eq!(title_key(&furnished, &[]), k, "{furnished}");
+        }
+        // Words that only look like furniture stay.
+        assert_eq!(
+            strip_wire_prefix("Update on the bridge repairs due next week"),
+            "Update on the bridge repairs due next week"
+        );
+        assert_eq!(strip_wire_prefix("UPDATE 1-"), "UPDATE 1-");
+        assert_ne!(
+            title_key(
+                "Breaking Bad star returns for a new crime drama series",
+                &[]
+            ),
+            title_key("Bad star returns for a new crime drama series", &[])
         );
     }
 

@@ -41,7 +41,12 @@ fn a_list_keeps_the_newest_stories_up_to_the_cap() {
         p.add(StoryId(id), &words(&["common"]), brief(), 5);
     }
     assert_eq!(p.len(), POSTINGS_CAP);
-    p.add(StoryId(1_000), &words(&["rare"]), brief(), 5);
+    p.add(
+        StoryId(POSTINGS_CAP as u64 + 1_000),
+        &words(&["rare"]),
+        brief(),
+        5,
+    );
     let mut counts = HashMap::default();
     assert_eq!(
         p.count(&words(&["common", "rare"]), 5..=5, &mut counts),

@@ -88,6 +88,8 @@ fn hostile_servers_are_contained_and_a_good_source_keeps_updating() {
         "timeout = \"2s\"\nmax_body = 1048576\nper_host = 16\nconcurrency = 16",
     );
     std::fs::write(&config, text).unwrap();
+    // Made before the daemon polls, so the origin answers at once.
+    crate::support::origin::gzip_bomb();
     let daemon = Daemon::start(&config);
     for (name, reason) in [
         ("endless", "larger than the 1048576-byte limit"),

@@ -48,16 +48,22 @@ pub enum Hostile {
     RedirectToFile,
 }
 
-fn gzip_bomb() -> Vec<u8> {
-    use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    let zeros = vec![b' '; 1 << 20];
-    gz.write_all(b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>bomb</title>")
-        .unwrap();
-    for _ in 0..64 {
-        gz.write_all(&zeros).unwrap();
-    }
-    gz.finish().unwrap()
+/// 64 MiB of spaces gzipped (~64 KB), made once: compressing it is seconds of work in a
+/// debug build, and a server that made it per request would answer slower than the daemon's
+/// timeout on a loaded machine, so the poll would time out instead of hitting the size limit.
+pub fn gzip_bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b' '; 1 << 20];
+        gz.write_all(b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>bomb</title>")
+            .unwrap();
+        for _ in 0..64 {
+            gz.write_all(&zeros).unwrap();
+        }
+        gz.finish().unwrap()
+    })
 }
 
 fn hostile(kind: Hostile, path: &str) -> Response {

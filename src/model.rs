@@ -65,6 +65,38 @@ pub struct Entry {
     pub signature: Signature,
 }
 
+impl Entry {
+    /// An entry with what identifies it and nothing else: no link, text, keys or media, and
+    /// an empty signature. For entries made from something other than a feed (`pairs`, tests),
+    /// which fill in the fields they need with struct update syntax.
+    pub fn new(
+        key: &str,
+        source: &str,
+        source_url: &str,
+        title: &str,
+        published: DateTime<Utc>,
+    ) -> Entry {
+        Entry {
+            key: EntryKey(key.into()),
+            source: source.into(),
+            source_url: source_url.into(),
+            guid: None,
+            title: title.into(),
+            link: None,
+            url_key: None,
+            title_key: None,
+            summary: None,
+            content: None,
+            authors: Vec::new(),
+            enclosures: Vec::new(),
+            categories: Vec::new(),
+            published,
+            priority: 0,
+            signature: Signature::default(),
+        }
+    }
+}
+
 /// A media file attached to an entry, such as a podcast episode's audio. Republished as the
 /// RSS `<enclosure>`, an Atom `rel="enclosure"` link and a JSON Feed attachment, so a podcast
 /// app subscribed to the merged feed still gets the episode.

@@ -53,7 +53,7 @@ fn visible_text(escaped: &str) -> String {
 /// without parsing the document again.
 ///
 /// Written by hand because the crate way, ammonia's tag-free policy, parses and rebuilds the
-/// whole document with html5ever to undo markup whose shape we already know, and that was a
+/// whole document with html5ever to undo markup whose shape we already know, and that is a
 /// tenth of normalizing a feed (the dedup signature reads every summary's lead). ammonia's
 /// serializer writes every `<` of text as `&lt;` and quotes every attribute value (escaping
 /// `"` and `&` in it, not `>`), and our policy leaves no comments, scripts or styles; so

@@ -96,6 +96,7 @@ pub fn judge(
             enclosures: Vec::new(),
             published: first.published,
             updated: first.published,
+            changed: None,
             copies: vec![Copy {
                 entry: first.key.clone(),
                 guid: None,

@@ -38,6 +38,7 @@ fn remember(index: &mut Memory, id: u64, e: &Entry) {
         enclosures: vec![],
         published: e.published,
         updated: e.published,
+        changed: None,
         copies: vec![Copy {
             entry: e.key.clone(),
             guid: None,

@@ -23,6 +23,7 @@ fn story(id: u64, hour: i64) -> Story {
         enclosures: vec![],
         published,
         updated: published,
+        changed: None,
         copies: vec![crate::model::Copy {
             entry: EntryKey(format!("e{id}")),
             guid: None,

@@ -21,4 +21,5 @@ mod polite;
 mod publish;
 mod repeats;
 mod rules;
+mod valid;
 mod websub;

@@ -261,6 +261,7 @@ fn join(story: &mut Story, copy: Copy, entry: &Entry, now: DateTime<Utc>) {
     }
     story.published = first_reported(story);
     story.updated = now;
+    story.changed = Some(now);
 }
 
 /// Moves every copy of `other` into `story`; the copy that ranks first leads. `bridge` is the
@@ -291,6 +292,7 @@ fn merge(story: &mut Story, other: Story, bridge: &Entry, now: DateTime<Utc>) {
     }
     story.published = first_reported(story);
     story.updated = now;
+    story.changed = Some(now);
 }
 
 /// An already stored entry came again: carry over edits to its title, link or text. Returns
@@ -315,6 +317,7 @@ fn refresh_copy(story: &mut Story, entry: &Entry, now: DateTime<Utc>) -> bool {
     }
     if copy_changed || text_changed {
         story.updated = now;
+        story.changed = Some(now);
         true
     } else {
         false

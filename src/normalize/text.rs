@@ -24,16 +24,73 @@ pub fn collapse_whitespace(text: &str) -> String {
 /// undeclared entities such as `&rsquo;` literally).
 pub fn plain_text(raw: &str) -> String {
     let cleaned = strip_control(raw);
-    let text = if cleaned.contains('<') {
-        // A policy that allows no tags: what remains is the text, entity-escaped.
-        thread_local! {
-            static TEXT_ONLY: Builder<'static> = Builder::empty();
-        }
-        TEXT_ONLY.with(|b| b.clean(&cleaned).to_string())
-    } else {
-        cleaned
-    };
-    visible_text(&text)
+    if !cleaned.contains('<') {
+        return visible_text(&cleaned);
+    }
+    // A policy that keeps only the block elements, bare, so that [`sanitized_text`] can turn
+    // them into spaces: what else remains is the text, entity-escaped.
+    thread_local! {
+        static BLOCKS_ONLY: Builder<'static> = {
+            let mut builder = Builder::empty();
+            builder
+                .tags(BLOCK_TAGS.iter().copied().collect())
+                .generic_attributes(std::collections::HashSet::new());
+            builder
+        };
+    }
+    let blocks = BLOCKS_ONLY.with(|b| b.clean(&cleaned).to_string());
+    sanitized_text(&blocks)
+}
+
+/// Elements that end a line or a paragraph: their tags become spaces in text derived from HTML,
+/// so that `<p>on hold.</p><p>Markets</p>` reads "on hold. Markets", not "on hold.Markets".
+const BLOCK_TAGS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "caption",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+];
+
+/// Whether the tag that starts `tag` (the text after its `<`, `/` included) is a block element.
+fn is_block_tag(tag: &str) -> bool {
+    let name = tag.strip_prefix('/').unwrap_or(tag);
+    let end = name
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(name.len());
+    let name = &name[..end];
+    BLOCK_TAGS.iter().any(|b| b.eq_ignore_ascii_case(name))
 }
 
 /// Entity-escaped text as plain text: entities decoded, whitespace collapsed and no control
@@ -59,7 +116,8 @@ fn visible_text(escaped: &str) -> String {
 /// `"` and `&` in it, not `>`), and our policy leaves no comments, scripts or styles; so
 /// outside tags is text, and a tag ends at the first `>` outside double quotes. A `<` not
 /// followed by a letter or `/` is text, as in HTML, so plain text passes through whole. A
-/// tag cut off at the end (a prefix of a document) is dropped, as the parser drops it.
+/// tag cut off at the end (a prefix of a document) is dropped, as the parser drops it. A block
+/// element's tags ([`BLOCK_TAGS`]) become a space.
 pub fn sanitized_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut rest = html;
@@ -70,6 +128,9 @@ pub fn sanitized_text(html: &str) -> String {
             text.push('<');
             rest = tag;
             continue;
+        }
+        if is_block_tag(tag) {
+            text.push(' ');
         }
         let mut quoted = false;
         let end = tag.bytes().position(|b| {
@@ -133,6 +194,16 @@ mod tests {
         );
         assert_eq!(plain_text("Tom &amp; Jerry"), "Tom & Jerry");
         assert_eq!(plain_text("a < b"), "a < b");
+    }
+
+    #[test]
+    fn block_elements_become_spaces_in_derived_text() {
+        let html = "<p>keep rates on hold.</p><p>Markets had priced in</p><ul><li>one</li>\
+                    <li>two</li></ul>three<br>four<h2>Five</h2><div>six</div>sev<b>en</b>";
+        let want = "keep rates on hold. Markets had priced in one two three four Five six seven";
+        assert_eq!(plain_text(html), want);
+        let base = Url::parse("https://example.com/").unwrap();
+        assert_eq!(sanitized_text(&sanitize_html(html, &base)), want);
     }
 
     #[test]

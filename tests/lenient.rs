@@ -53,3 +53,79 @@ fn paragraphs_keep_their_spaces_in_summaries_and_the_page() {
     let page = published_with(&daemon, "", "keep rates");
     assert!(page.contains("on hold. Markets had"), "{page}");
 }
+
+/// The `content_html` of each item of a JSON Feed document, by title.
+fn json_items(doc: &str) -> Vec<(String, String)> {
+    let feed: serde_json::Value = serde_json::from_str(doc).expect("our JSON Feed parses");
+    feed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap_or_default().to_string(),
+                i["content_html"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+const ATOM_TEXT_SUMMARIES: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Desk</title><id>urn:desk</id>
+<updated>2025-11-26T09:00:00Z</updated>
+<entry><id>urn:desk:1</id><title>Driscoll meets officials in the capital on trade</title>
+<link href="https://desk.example/1"/><updated>2025-11-26T09:00:00Z</updated>
+<summary>&lt;p&gt;Driscoll met officials.&lt;/p&gt;&lt;script&gt;alert('x')&lt;/script&gt;&lt;img src="x" onerror="steal()"&gt;</summary></entry>
+<entry><id>urn:desk:2</id><title>A compiler note on generic types and comparisons</title>
+<link href="https://desk.example/2"/><updated>2025-11-26T08:00:00Z</updated>
+<summary>When a &lt; b the type x&lt;y&gt;z is chosen.</summary></entry>
+</feed>
+"#;
+
+#[test]
+fn markup_in_plain_text_fields_is_read_as_html_and_genuine_text_stays_text() {
+    let json_feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Notes",
+        "items": [
+            {"id": "n1", "title": "Harbour board approves the dredging contract",
+             "url": "https://notes.example/1", "date_published": "2025-11-26T07:00:00Z",
+             "content_text": "<p>The board <b>approved</b> it.</p><p>Work starts soon.</p>"},
+            {"id": "n2", "title": "Why Vec<String> beats a list of pointers here",
+             "url": "https://notes.example/2", "date_published": "2025-11-26T06:00:00Z",
+             "content_text": "Use Vec<String> when a < b."},
+        ]
+    });
+    let s = Scenario::new().feed("Desk", "d.xml", ATOM_TEXT_SUMMARIES);
+    s.origin()
+        .feed("n.json", json_feed.to_string(), "application/feed+json");
+    let s = s.source("Notes", "n.json");
+    let daemon = s.run();
+    published_with(&daemon, "feed.json", "Harbour");
+    let doc = published_with(&daemon, "feed.json", "compiler");
+    let items = json_items(&doc);
+    let html = |title: &str| {
+        items
+            .iter()
+            .find(|(t, _)| t.contains(title))
+            .map(|(_, h)| h.clone())
+            .unwrap_or_else(|| panic!("no {title:?} in {items:?}"))
+    };
+    let driscoll = html("Driscoll");
+    assert!(
+        driscoll.starts_with("<p>Driscoll met officials.</p>"),
+        "{driscoll}"
+    );
+    assert!(
+        !driscoll.contains("&lt;") && !driscoll.contains("script"),
+        "{driscoll}"
+    );
+    assert!(!driscoll.contains("onerror"), "{driscoll}");
+    let board = html("Harbour");
+    assert!(
+        board.starts_with("<p>The board <b>approved</b> it.</p>"),
+        "{board}"
+    );
+    assert!(html("compiler").contains("When a &lt; b the type x&lt;y&gt;z is chosen."));
+    assert!(html("Vec").contains("Use Vec&lt;String&gt; when a &lt; b."));
+}

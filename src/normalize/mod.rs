@@ -72,19 +72,21 @@ fn normalize_entry(
         .unwrap_or_else(|| base.clone());
     let link = pick_link(raw, &entry_base);
     let url_key = link.as_ref().and_then(url_key);
+    // Fields declared plain text that hold HTML (an Atom summary without `type`, a JSON Feed
+    // `content_text` of tags) are read as HTML: readers would otherwise show the tags.
     let summary = raw.summary.as_ref().and_then(|t| {
-        let html = if t.content_type.essence().to_string() == "text/plain" {
-            text::escape_html(&t.content)
-        } else {
-            text::sanitize_html(&t.content, &entry_base)
-        };
+        let plain = t.content_type.essence().to_string() == "text/plain";
+        let html = text::text_or_html(&t.content, plain, &entry_base);
         (!html.is_empty()).then_some(html)
     });
     let content = raw
         .content
         .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .map(|body| text::sanitize_html(body, &entry_base))
+        .and_then(|c| {
+            let plain = c.content_type.essence().to_string() == "text/plain";
+            c.body.as_deref().map(|body| (body, plain))
+        })
+        .map(|(body, plain)| text::text_or_html(body, plain, &entry_base))
         .filter(|html| !html.is_empty());
     let (title, title_key) = headline(
         raw.title.as_ref().map(|t| t.content.as_str()),

@@ -172,6 +172,159 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
     })
 }
 
+/// HTML for a field that may be declared plain text: HTML sanitized as such when the field is
+/// declared HTML or, declared text, [`looks_like_html`]; otherwise the text, escaped.
+pub fn text_or_html(text: &str, declared_plain: bool, base: &Url) -> String {
+    if declared_plain && !looks_like_html(text) {
+        escape_html(text).trim().to_string()
+    } else {
+        sanitize_html(text, base)
+    }
+}
+
+/// Whether text declared plain is evidently HTML, as feedparser sniffs RSS descriptions: every
+/// tag names a known HTML element, and there is markup, not just a `<` or two: a closing tag or
+/// an element that never has one (`<br>`, `<img …>`). So `<p>Met officials.</p>` is HTML and
+/// `a < b`, `x<y>z` or `Vec<String>` stay text. Written by hand: the sniff is a scan of tag
+/// names, not a parse, and no crate offers feedparser's rule.
+pub fn looks_like_html(text: &str) -> bool {
+    let mut markup = false;
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open + 1..];
+        let (closing, tag) = match rest.strip_prefix('/') {
+            Some(tag) => (true, tag),
+            None => (false, rest),
+        };
+        let end = tag
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(tag.len());
+        let name = &tag[..end];
+        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            continue; // `a < b`, `<=`, `<3`: text
+        }
+        if !HTML_ELEMENTS.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+            return false;
+        }
+        markup |= closing || VOID_ELEMENTS.iter().any(|e| e.eq_ignore_ascii_case(name));
+    }
+    markup
+}
+
+const VOID_ELEMENTS: &[&str] = &["br", "hr", "img", "wbr", "source", "embed", "input"];
+
+/// HTML's element names (and the old presentational ones feeds still carry).
+const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "area",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "base",
+    "bdi",
+    "bdo",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "canvas",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "data",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "legend",
+    "li",
+    "link",
+    "main",
+    "map",
+    "mark",
+    "meta",
+    "nav",
+    "noscript",
+    "object",
+    "ol",
+    "optgroup",
+    "option",
+    "p",
+    "picture",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "script",
+    "section",
+    "select",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "svg",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "title",
+    "tr",
+    "track",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "video",
+    "wbr",
+];
+
 /// Escapes plain text for use inside HTML.
 pub fn escape_html(text: &str) -> String {
     html_escape::encode_text(&strip_control(text)).into_owned()
@@ -194,6 +347,39 @@ mod tests {
         );
         assert_eq!(plain_text("Tom &amp; Jerry"), "Tom & Jerry");
         assert_eq!(plain_text("a < b"), "a < b");
+    }
+
+    #[test]
+    fn text_declared_plain_is_read_as_html_only_when_it_is_markup() {
+        for html in [
+            "<p>Driscoll met officials.</p><script>alert('x')</script><img src=x onerror=y>",
+            "Line one<br>line two",
+            "<P>Upper case</P>",
+        ] {
+            assert!(looks_like_html(html), "{html}");
+        }
+        for text in [
+            "a < b and c > d",
+            "x<y>z in code",
+            "Vec<String> is a type",
+            "if a<b>c then",
+            "5 <3 hearts </3",
+            "plain words",
+        ] {
+            assert!(!looks_like_html(text), "{text}");
+        }
+        let base = Url::parse("https://example.com/").unwrap();
+        let html = text_or_html(
+            "<p>Driscoll met officials.</p><script>alert('x')</script><img src=x onerror=y>",
+            true,
+            &base,
+        );
+        assert!(html.starts_with("<p>Driscoll met officials.</p>"), "{html}");
+        assert!(
+            !html.contains("script") && !html.contains("onerror"),
+            "{html}"
+        );
+        assert_eq!(text_or_html("x<y>z", true, &base), "x&lt;y&gt;z");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
+use crate::support::origin::Origin;
+use crate::support::process::run_cli;
 use crate::support::scenario::Scenario;
-use crate::support::{get, wait_for};
+use crate::support::{assert_contains, get, wait_for};
 
 /// An RSS 2.0 document with `items` (raw XML of each `<item>`'s children).
 fn rss_with(items: &[&str]) -> String {
@@ -128,4 +130,94 @@ fn markup_in_plain_text_fields_is_read_as_html_and_genuine_text_stays_text() {
     );
     assert!(html("compiler").contains("When a &lt; b the type x&lt;y&gt;z is chosen."));
     assert!(html("Vec").contains("Use Vec&lt;String&gt; when a &lt; b."));
+}
+
+/// `feedmerge preview URL` and `preview --json URL` of `body` served as JSON: (exit code,
+/// text output and stderr, the JSON lines).
+fn preview_json(body: &str) -> (i32, String, Vec<serde_json::Value>) {
+    let origin = Origin::start();
+    origin.feed("f.json", body.as_bytes().to_vec(), "application/json");
+    let (code, out, err) = run_cli(&["preview", &origin.url("f.json")]);
+    let (_, lines, _) = run_cli(&["preview", "--json", &origin.url("f.json")]);
+    let entries = lines
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (code, format!("{out}{err}"), entries)
+}
+
+#[test]
+fn json_feeds_are_read_as_they_are_published() {
+    // An early JSON Feed: the http version URL, tags as one string, a numeric id, author's name.
+    let early = r#"{"version": "http://jsonfeed.org/version/1", "title": "Inbox Zero",
+        "home_page_url": "https://inbox.example/",
+        "items": [{"id": 1717, "url": "https://inbox.example/p/1717",
+            "title": "A weekly review that fits in twenty minutes",
+            "content_html": "<p>Review.</p>", "summary": "Review, briefly.",
+            "date_published": "2018-01-06T08:00:00Z", "author": "Sam Ortiz",
+            "tags": "workflow,omnifocus"}]}"#;
+    let (code, out, entries) = preview_json(early);
+    assert_eq!(code, 0, "{out}");
+    assert_contains(
+        &out,
+        &[
+            "entries: 1",
+            "repaired: JSON Feed version read as 1.1",
+            "repaired: JSON Feed tags given as a string split on commas",
+        ],
+    );
+    assert_eq!(
+        entries[0]["categories"],
+        serde_json::json!(["workflow", "omnifocus"])
+    );
+    assert_eq!(entries[0]["guid"], "1717");
+    assert_eq!(entries[0]["authors"], serde_json::json!(["Sam Ortiz"]));
+    assert_eq!(entries[0]["date"], "2018-01-06T08:00:00+00:00");
+
+    // RSS-in-JSON as scripting.com publishes it.
+    let rss_in_json = r#"{"rss": {"version": "2.0", "channel": {
+        "title": "Scripting News", "link": "http://scripting.com/",
+        "description": "It's even worse than it appears.",
+        "pubDate": "Sat, 06 Dec 2025 15:02:11 GMT",
+        "item": [
+            {"description": "<p>Blogs are still the open web.</p>",
+             "pubDate": "Sat, 06 Dec 2025 14:35:12 GMT",
+             "link": "http://scripting.com/2025/12/06.html#a143512",
+             "guid": {"flPermaLink": true, "value": "http://scripting.com/2025/12/06.html#a143512"},
+             "category": "blogging"},
+            {"title": "Why RSS in JSON", "description": "Same model, other syntax.",
+             "pubDate": "Fri, 05 Dec 2025 12:00:00 GMT",
+             "link": "http://scripting.com/2025/12/05.html#a120000",
+             "guid": "http://scripting.com/2025/12/05.html#a120000"}
+        ]}}}"#;
+    let (code, out, entries) = preview_json(rss_in_json);
+    assert_eq!(code, 0, "{out}");
+    assert_contains(
+        &out,
+        &["entries: 2", "repaired: RSS-in-JSON read as a JSON Feed"],
+    );
+    assert_eq!(entries[0]["title"], "Blogs are still the open web.");
+    assert_eq!(
+        entries[0]["guid"],
+        "http://scripting.com/2025/12/06.html#a143512"
+    );
+    assert_eq!(entries[0]["date"], "2025-12-06T14:35:12+00:00");
+    assert_eq!(entries[0]["categories"], serde_json::json!(["blogging"]));
+    assert_eq!(entries[1]["title"], "Why RSS in JSON");
+
+    // `authors` and only `content_text`, as a JSON Feed 1.1 may be: read as it is.
+    let plain = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "Plain",
+        "items": [{"id": "p1", "url": "https://plain.example/1", "title": "Text only entry",
+            "content_text": "Words.", "authors": [{"name": "Kim"}],
+            "date_published": "2025-11-26T07:00:00Z"}]}"#;
+    let (code, out, entries) = preview_json(plain);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("repaired"), "{out}");
+    assert_eq!(entries[0]["authors"], serde_json::json!(["Kim"]));
+
+    // JSON that is no feed stays refused, saying so.
+    let api = r#"{"status": "ok", "totalResults": 1, "articles": [{"title": "x", "url": "https://api.example/x"}]}"#;
+    let (code, out, _) = preview_json(api);
+    assert_ne!(code, 0, "{out}");
+    assert_contains(&out, &["JSON, but no feed", "articles"]);
 }

@@ -110,7 +110,9 @@ pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url) -> Result<Pars
             feed,
             recoveries: Vec::new(),
         }),
-        Err(_) => Err(ParseError::Invalid(first_error)),
+        Err(_) => Err(ParseError::Invalid(
+            recover::json_not_a_feed(body).unwrap_or(first_error),
+        )),
     }
 }
 

@@ -221,3 +221,147 @@ fn json_feeds_are_read_as_they_are_published() {
     assert_ne!(code, 0, "{out}");
     assert_contains(&out, &["JSON, but no feed", "articles"]);
 }
+
+/// feedparser's reading of each of `dates`: seconds since the epoch, or `None`. Run with
+/// `TZ=UTC`, since its ISO 8601 handler goes through the local time zone.
+fn feedparser_dates(dates: &[&str]) -> Vec<Option<i64>> {
+    use std::io::Write;
+    let script = "import calendar, json, sys\n\
+                  from feedparser.datetimes import _parse_date\n\
+                  out = []\n\
+                  for s in json.load(sys.stdin):\n\
+                  \x20   t = _parse_date(s)\n\
+                  \x20   out.append(calendar.timegm(t) if t else None)\n\
+                  print(json.dumps(out))\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .env("TZ", "UTC")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let input = serde_json::to_vec(dates).unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "feedparser failed");
+    serde_json::from_slice(&out.stdout).expect("feedparser's answers")
+}
+
+/// Every date of `tests/fixtures/dates.txt` is read as Python feedparser reads it, except the
+/// few lines that say what we read instead and why.
+#[test]
+fn dates_are_read_as_feedparser_reads_them() {
+    if !crate::support::tools::require_python_module("feedparser") {
+        return;
+    }
+    let table = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dates.txt"),
+    )
+    .unwrap();
+    let rows: Vec<(&str, Option<&str>)> = table
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| match l.split_once("\t=> ") {
+            Some((text, rest)) => (text, Some(rest.split('\t').next().unwrap_or(rest))),
+            None => (l, None),
+        })
+        .collect();
+    assert!(rows.len() >= 100, "the table has {} dates", rows.len());
+    let texts: Vec<&str> = rows.iter().map(|(t, _)| *t).collect();
+    let theirs = feedparser_dates(&texts);
+    let mut wrong = Vec::new();
+    for ((text, departure), theirs) in rows.iter().zip(theirs) {
+        let ours = feedmerge::parse::parse_date(text);
+        let want = match departure {
+            Some("none") => None,
+            Some(at) => Some(
+                chrono::DateTime::parse_from_rfc3339(at)
+                    .expect("the table's instants are RFC 3339")
+                    .timestamp(),
+            ),
+            None => theirs,
+        };
+        if ours.map(|t| t.timestamp()) != want {
+            wrong.push(format!(
+                "{text:?}: ours {ours:?}, expected {want:?} (feedparser {theirs:?})"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {}:\n{}",
+        wrong.len(),
+        rows.len(),
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn dates_as_feeds_write_them_order_the_merged_feed_and_undated_posts_do_not_top_it() {
+    let old_blog = rss_with(&[
+        "<guid>u1</guid><title>Undated essay on growing tomatoes in small gardens</title>\
+         <link>https://blog.example/u1</link>",
+        "<guid>f1</guid><title>Post dated years ahead by a broken plugin setting</title>\
+         <link>https://blog.example/f1</link><pubDate>Sat, 06 Dec 2031 10:00:00 GMT</pubDate>",
+        "<guid>d1</guid><title>Slash dated notes from the winter allotment meeting</title>\
+         <link>https://blog.example/d1</link><pubDate>2020/1/10 14:33:00</pubDate>",
+        "<guid>d2</guid><title>Seed catalogue arrives with twelve new bean varieties</title>\
+         <link>https://blog.example/d2</link><pubDate>Fri, 10 Jan 2020 10:00:00 GMT</pubDate>",
+    ]);
+    let notes = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1", "title": "Notes",
+        "items": [{"id": "j1", "title": "Minute-precision date from a static site generator",
+                   "url": "https://notes.example/j1", "date_published": "2018-01-06T08:00",
+                   "content_text": "Old."}]
+    });
+    let s = Scenario::new()
+        .rss(
+            "Wire",
+            "wire.xml",
+            &[(
+                "w1",
+                "Harbour council approves the new ferry terminal plan",
+                "https://wire.example/1",
+                "2025-11-26T08:00:00Z",
+            )],
+        )
+        .feed("Old Blog", "blog.xml", old_blog);
+    s.origin()
+        .feed("notes.json", notes.to_string(), "application/feed+json");
+    let s = s.source("Notes", "notes.json");
+
+    let (code, out, err) = run_cli(&["preview", "--json", &s.origin().url("blog.xml")]);
+    assert_eq!(code, 0, "{err}");
+    let dates: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(dates[2]["date"], "2020-01-10T14:33:00+00:00");
+    assert_eq!(dates[2]["date_from_feed"], true);
+    for undated in [&dates[0], &dates[1]] {
+        assert_eq!(undated["date_from_feed"], false);
+        assert_eq!(undated["date"], "2020-01-10T09:59:59+00:00", "{undated}");
+    }
+
+    let daemon = s.run();
+    let feed = wait_for("every source in feed.xml", Duration::from_secs(30), || {
+        let (_, _, body) = get(&daemon.url("feed.xml"), &[])?;
+        let text = String::from_utf8(body).ok()?;
+        ["Minute-precision", "bean varieties", "ferry terminal"]
+            .iter()
+            .all(|n| text.contains(n))
+            .then_some(text)
+    });
+    let titles = crate::support::rss_titles(&feed);
+    let at = |needle: &str| {
+        titles
+            .iter()
+            .position(|t| t.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {titles:?}"))
+    };
+    assert_eq!(at("ferry terminal"), 0, "{titles:?}");
+    assert_eq!(at("Slash dated"), 1, "{titles:?}");
+    assert_eq!(at("bean varieties"), 2, "{titles:?}");
+    assert!(at("tomatoes") > 2 && at("years ahead") > 2, "{titles:?}");
+    assert_eq!(at("Minute-precision"), 5, "{titles:?}");
+}

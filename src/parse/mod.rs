@@ -5,12 +5,14 @@
 //! reporting which were applied. Bytes are given to feed-rs undecoded so the XML declaration's
 //! encoding wins, as it should.
 
+mod dates;
 mod hints;
 mod recover;
 
 use feed_rs::model::Feed;
 use url::Url;
 
+pub use dates::parse_date;
 pub use recover::Recovery;
 
 /// A parsed feed and the repairs that were needed to parse it.
@@ -139,6 +141,8 @@ fn parse_unguarded(body: &[u8], base: &Url) -> Result<Feed, String> {
         .id_generator(|_, _, _| String::new())
         // We sanitize once, in normalize, with our own policy.
         .sanitize_content(false)
+        // feed-rs reads RFC 3339 and RFC 2822 only; real feeds write many more forms.
+        .timestamp_parser(dates::parse_date)
         .build()
         .parse(body)
         .map_err(|e| e.to_string())

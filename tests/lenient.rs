@@ -365,3 +365,51 @@ fn dates_as_feeds_write_them_order_the_merged_feed_and_undated_posts_do_not_top_
     assert!(at("tomatoes") > 2 && at("years ahead") > 2, "{titles:?}");
     assert_eq!(at("Minute-precision"), 5, "{titles:?}");
 }
+
+/// Atom whose `type="html"` content carries unbalanced HTML unescaped (a `<p>` closed by
+/// `</div>`), as real feeds do.
+const ATOM_UNBALANCED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Council</title><id>urn:council</id>
+<updated>2025-11-26T09:00:00Z</updated>
+<entry><id>urn:council:1</id><title>Council backs the river crossing after a long session</title>
+<link href="https://council.example/1"/><updated>2025-11-26T09:00:00Z</updated>
+<content type="html"><div><p>The vote was 31 to 9.</div><p>Work starts in spring.</content></entry>
+</feed>
+"#;
+
+#[test]
+fn ill_formed_feeds_feedparser_reads_are_read_and_the_repair_is_reported() {
+    let origin = Origin::start();
+    origin.feed("c.xml", ATOM_UNBALANCED, "application/atom+xml");
+    let (code, out, err) = run_cli(&["preview", &origin.url("c.xml")]);
+    assert_eq!(code, 0, "{err}");
+    assert_contains(
+        &out,
+        &[
+            "entries: 1",
+            "repaired: ill-formed XML re-read leniently and re-balanced",
+            "Council backs the river crossing",
+        ],
+    );
+    // The real feeds of the shared corpora that feedparser reads and feed-rs refuses.
+    let feedjira = crate::support::corpora().join("feedjira-sample-feeds/current");
+    for (file, entries) in [
+        ("DuplicateContentAtomFeed.xml", "entries: 10"),
+        ("ITunesWithSingleQuotedAttributes.xml", "entries: 3"),
+    ] {
+        let path = feedjira.join(file);
+        let (code, out, err) = run_cli(&["preview", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{file}: {err}");
+        assert_contains(
+            &out,
+            &[entries, "repaired: ill-formed XML re-read leniently"],
+        );
+    }
+
+    // Through the daemon: published, and the repair in the poll log.
+    let s = Scenario::new().feed("Council", "c.xml", ATOM_UNBALANCED);
+    let daemon = s.run();
+    let feed = published_with(&daemon, "feed.json", "river crossing");
+    assert!(feed.contains("The vote was 31 to 9."), "{feed}");
+    daemon.wait_log("repaired: ill-formed XML re-read leniently and re-balanced");
+}

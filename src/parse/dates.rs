@@ -63,7 +63,7 @@ fn instant(
         u32::try_from(mi).ok()?,
         u32::try_from(s).ok()?,
     )?;
-    let utc: NaiveDateTime = time.checked_sub_signed(Duration::minutes(offset_minutes))?;
+    let utc: NaiveDateTime = time.checked_sub_signed(Duration::try_minutes(offset_minutes)?)?;
     Some(Utc.from_utc_datetime(&utc))
 }
 
@@ -138,7 +138,7 @@ fn w3dtf(text: &str) -> Option<DateTime<Utc>> {
         let hours = int(zone.get(1..3)?)?;
         let minutes = int(zone.get(4..)?)?;
         let sign = if zone.starts_with('-') { -1 } else { 1 };
-        sign * (hours * 60 + minutes)
+        sign * hours.checked_mul(60)?.checked_add(minutes)?
     } else {
         named_zone(zone, false) * 60
     };
@@ -206,7 +206,7 @@ fn rfc822(text: &str) -> Option<DateTime<Utc>> {
             int(zone.get(3..)?)?
         };
         let sign = if zone.starts_with('-') { -1 } else { 1 };
-        sign * (hours * 60 + minutes)
+        sign * hours.checked_mul(60)?.checked_add(minutes)?
     } else {
         named_zone(&zone, true) * 60
     };
@@ -415,6 +415,16 @@ mod tests {
             assert_eq!(at(text).as_deref(), Some(want), "{text}");
         }
         assert_eq!(at("yesterday"), None);
+        for hostile in [
+            "Sat, 06 Dec 2025 14:35:12 +00999999999999999999",
+            "Sat, 06 Dec 2025 14:35:12 +009223372036854775807",
+            "2025-12-06T14:35:12+00:9223372036854775807",
+            "9999-12-31T23:59:59-23:59",
+            "9999391T99:99:99-99:99",
+            "2025-12-06T1e300:00",
+        ] {
+            let _ = parse_date(hostile);
+        }
         assert_eq!(at(""), None);
     }
 }

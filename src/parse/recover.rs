@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
+mod balance;
 mod contacts;
 mod json;
 pub use contacts::space_contact_emails;
@@ -40,10 +41,14 @@ pub enum Recovery {
     /// JSON Feed values of another type than the spec's (a numeric id, an author's bare name,
     /// no title) converted.
     JsonTypes,
+    /// Ill-formed XML read as a tolerant parser reads it (elements left open made empty, stray
+    /// end tags dropped, a feed taken out of a wrapper page, a bare `<rdf>` root read as RSS):
+    /// the forgiving pass, tried last.
+    Rebalance,
 }
 
 impl Recovery {
-    pub const ALL: [Recovery; 10] = [
+    pub const ALL: [Recovery; 11] = [
         Recovery::RssInJson,
         Recovery::JsonVersion,
         Recovery::JsonTags,
@@ -54,6 +59,7 @@ impl Recovery {
         Recovery::AtomMimeTypes,
         Recovery::UndeclaredEncoding,
         Recovery::BareAmpersand,
+        Recovery::Rebalance,
     ];
 
     /// The repaired bytes, or `None` when the defect is absent.
@@ -70,6 +76,7 @@ impl Recovery {
             Recovery::JsonVersion => json::fix_version(body),
             Recovery::JsonTags => json::fix_tags(body),
             Recovery::JsonTypes => json::fix_types(body),
+            Recovery::Rebalance => balance::rebalance(body),
             Recovery::RssVersion => fix_rss_version(body),
             Recovery::UndeclaredEncoding => fix_undeclared_encoding(body, content_type),
             Recovery::BareAmpersand => fix_bare_ampersands(body),
@@ -93,6 +100,7 @@ impl std::fmt::Display for Recovery {
             Recovery::JsonVersion => "JSON Feed version read as 1.1",
             Recovery::JsonTags => "JSON Feed tags given as a string split on commas",
             Recovery::JsonTypes => "JSON Feed values of the wrong type converted",
+            Recovery::Rebalance => "ill-formed XML re-read leniently and re-balanced",
         })
     }
 }

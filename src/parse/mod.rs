@@ -2,8 +2,9 @@
 //!
 //! feed-rs is strict: it rejects a whole feed over defects that every feed reader forgives. When
 //! it fails we try, one after another, the repairs in [`recover`] and keep the first that parses,
-//! reporting which were applied. Bytes are given to feed-rs undecoded so the XML declaration's
-//! encoding wins, as it should.
+//! reporting which were applied; the last of them is the forgiving pass (`recover/balance.rs`)
+//! for ill-formed XML. Bytes are given to feed-rs undecoded so the XML declaration's encoding
+//! wins, as it should. Dates are read by [`parse_date`], feedparser's rules.
 
 mod dates;
 mod hints;

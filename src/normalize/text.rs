@@ -117,7 +117,7 @@ fn visible_text(escaped: &str) -> String {
 /// outside tags is text, and a tag ends at the first `>` outside double quotes. A `<` not
 /// followed by a letter or `/` is text, as in HTML, so plain text passes through whole. A
 /// tag cut off at the end (a prefix of a document) is dropped, as the parser drops it. A block
-/// element's tags ([`BLOCK_TAGS`]) become a space.
+/// element's tags (`BLOCK_TAGS`) become a space.
 pub fn sanitized_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut rest = html;

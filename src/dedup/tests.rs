@@ -273,6 +273,14 @@ fn an_outlets_reworded_repeat_joins_when_every_guard_passes() {
         Some((StoryId(1), Layer::Near))
     );
     assert!(reason(&d).starts_with("same outlet, reworded"), "{d:?}");
+    // A syndicating site's own headline again, with an outlet's name after it.
+    let mut syndicated = Memory::default();
+    remember(&mut syndicated, 2, &entry("s1", "s", None, HEADLINE, 0));
+    let suffixed = entry("s2", "s", None, &format!("{HEADLINE} | The Nation"), 1);
+    assert_eq!(
+        layer(&decide_in(&syndicated, &suffixed)).map(|l| (l.0, l.1)),
+        Some((StoryId(2), Layer::Near))
+    );
     // A guard still keeps the outlet's next, different story apart.
     let opposite = entry(
         "a3",

@@ -13,6 +13,7 @@ mod demo;
 mod feeds;
 mod hostile;
 mod layers;
+mod manual;
 mod opml;
 mod ops;
 mod page;

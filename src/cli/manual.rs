@@ -97,8 +97,15 @@ pub fn completions(dir: &Path) -> Result<(), Failure> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create {}", dir.display()))
         .map_err(Failure::Other)?;
+    // The hidden commands left out: clap_complete's bash script lists them otherwise.
+    let full = Cli::command();
+    let visible = clap::Command::new("feedmerge")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(full.get_about().cloned().unwrap_or_default())
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        let mut cmd = Cli::command();
+        let mut cmd = visible.clone();
         clap_complete::generate_to(shell, &mut cmd, "feedmerge", dir)
             .with_context(|| format!("cannot write the {shell} completion into {}", dir.display()))
             .map_err(Failure::Other)?;

@@ -65,7 +65,7 @@ pub enum Command {
     /// Judge headline pairs from stdin (`title_a<TAB>title_b[<TAB>summary_a<TAB>summary_b]`)
     /// the way the daemon would: prints `duplicate|related|distinct<TAB>reason` per line.
     #[command(after_help = "Example:
-  printf 'Senate approves budget plan\tSenate passes budget plan\n' | feedmerge pairs")]
+  printf 'Senate approves budget plan\\tSenate passes budget plan\\n' | feedmerge pairs")]
     Pairs,
     /// Show a stored story (by id, GUID or the link of any copy) and why each copy joined it.
     #[command(after_help = "Example:

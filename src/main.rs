@@ -10,7 +10,21 @@ use std::process::ExitCode;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    let cli = <feedmerge::cli::Cli as clap::Parser>::parse();
+    let cli = match <feedmerge::cli::Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        // No command: a short way in instead of clap's full help.
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::MissingSubcommand
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            eprint!("{}", feedmerge::cli::FIRST_STEPS);
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     feedmerge::cli::init_logging(cli.log_format);
     match feedmerge::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@ mod feeds;
 mod hostile;
 mod layers;
 mod lenient;
+mod manual;
 mod opml;
 mod ops;
 mod page;

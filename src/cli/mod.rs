@@ -1,10 +1,13 @@
-//! The command line: `run`, `once`, `check`, `demo`, `pairs` and `explain`, each reading
-//! `-c/--config`.
+//! The command line: `run`, `once`, `check`, `demo`, `pairs`, `explain` and the store and
+//! feed tools, each reading `-c/--config`; every command's help ends with an example. Two hidden
+//! commands write the man pages and shell completions the Debian package installs.
 
 mod backup;
+mod config_page;
 mod demo;
 mod explain;
 mod import_opml;
+mod manual;
 mod pairs;
 mod preview;
 mod store_or_daemon;
@@ -23,7 +26,9 @@ use crate::poll::Outcome;
 #[command(
     name = "feedmerge",
     version,
-    about = "Merge news feeds into one deduplicated feed"
+    about = "Merge news feeds into one deduplicated feed",
+    after_help = "First try: feedmerge demo (built-in feeds, no config). Manual: man feedmerge; \
+                  the config file: man feedmerge.toml"
 )]
 pub struct Cli {
     /// The TOML configuration file.
@@ -46,32 +51,50 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: poll the sources and serve the merged feed until SIGINT/SIGTERM.
+    #[command(after_help = "Example (under systemd: systemctl start feedmerge):
+  feedmerge -c /etc/feedmerge/feedmerge.toml run")]
     Run,
     /// Poll every source once, store the results, print a summary and exit.
+    #[command(after_help = "Example (a first fill of the store, daemon stopped):
+  feedmerge -c feedmerge.toml once")]
     Once,
     /// Check the configuration; exit 0 if valid, 78 listing every problem if not.
+    #[command(after_help = "Example (after an edit, before a reload):
+  feedmerge -c /etc/feedmerge/feedmerge.toml check")]
     Check,
     /// Judge headline pairs from stdin (`title_a<TAB>title_b[<TAB>summary_a<TAB>summary_b]`)
     /// the way the daemon would: prints `duplicate|related|distinct<TAB>reason` per line.
+    #[command(after_help = "Example:
+  printf 'Senate approves budget plan\\tSenate passes budget plan\\n' | feedmerge pairs")]
     Pairs,
     /// Show a stored story (by id, GUID or the link of any copy) and why each copy joined it.
+    #[command(after_help = "Example:
+  feedmerge explain https://www.bbc.co.uk/news/articles/c0000000")]
     Explain {
         /// A story id, its GUID, or a link.
         story: String,
     },
     /// Write every stored story, with its copies, as one JSON object a line (stop the daemon
     /// first: the store allows one process).
+    #[command(after_help = "Example (a backup):
+  systemctl stop feedmerge && feedmerge export > stories.jsonl")]
     Export,
     /// Read stories written by `export` into the store (skipping those it has), rebuilding
     /// every index: restoring a backup, or moving to a new machine.
+    #[command(after_help = "Example (daemon stopped):
+  feedmerge import stories.jsonl")]
     Import {
         /// The JSONL file `export` wrote.
         file: PathBuf,
     },
     /// Counts and sizes of what the store holds (stop the daemon first).
+    #[command(after_help = "Example:
+  feedmerge -c /etc/feedmerge/feedmerge.toml stats")]
     Stats,
     /// Per source: last fetch, outcome, next poll, entries seen, stories led (asks a running
     /// daemon, else reads the store).
+    #[command(after_help = "Example (sources whose last poll failed):
+  feedmerge status | grep -v ' ok '")]
     Status {
         /// The JSON that `/status` serves.
         #[arg(long)]
@@ -79,6 +102,8 @@ pub enum Command {
     },
     /// Show what the daemon would read from one feed (a URL, a file, or - for stdin), without
     /// storing anything: how to check a feed before adding it.
+    #[command(after_help = "Example:
+  feedmerge preview https://feeds.npr.org/1001/rss.xml")]
     Preview {
         /// A feed URL, a file path, or - for standard input.
         feed: String,
@@ -88,11 +113,15 @@ pub enum Command {
     },
     /// Add the feeds of a feed reader's OPML export to the config file (comments and layout
     /// kept; feeds already listed skipped) and print what was added.
+    #[command(after_help = "Example (a feed reader's export):
+  feedmerge -c /etc/feedmerge/feedmerge.toml import-opml subscriptions.opml")]
     ImportOpml {
         /// The OPML file.
         file: PathBuf,
     },
     /// Merge built-in demo feeds and serve the result (no network or config needed).
+    #[command(after_help = "Example (then open http://127.0.0.1:8080/ in a browser):
+  feedmerge demo")]
     Demo {
         /// Where to serve the merged feed.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -101,7 +130,25 @@ pub enum Command {
         #[arg(long)]
         store: Option<PathBuf>,
     },
+    /// Write the man pages feedmerge(1), feedmerge-COMMAND(1) and feedmerge.toml(5) into DIR
+    /// (for packaging).
+    #[command(hide = true)]
+    GenerateMan { dir: PathBuf },
+    /// Write bash, zsh and fish completions into DIR (for packaging).
+    #[command(hide = true)]
+    GenerateCompletions { dir: PathBuf },
 }
+
+/// What `feedmerge` without a command prints (on stderr, exit 2): the way in, not every option.
+pub const FIRST_STEPS: &str = "\
+Usage: feedmerge [-c CONFIG] <COMMAND>
+
+First try:   feedmerge demo
+             merges built-in sample feeds and serves them on http://127.0.0.1:8080/
+Your feeds:  feedmerge -c feedmerge.toml check, then feedmerge -c feedmerge.toml run
+             (start from /etc/feedmerge/feedmerge.toml or config/feedmerge.toml)
+More:        feedmerge --help, feedmerge COMMAND --help, man feedmerge
+";
 
 /// Starts logging, filtered by `RUST_LOG` (default: info): to the journal with real priorities
 /// when systemd connected stderr to it (plain lines would all land as `info`), else to stderr
@@ -152,6 +199,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
     if let Command::ImportOpml { file } = &cli.command {
         return import_opml::run(&cli.config, file);
+    }
+    if let Command::GenerateMan { dir } = &cli.command {
+        return manual::man_pages(dir);
+    }
+    if let Command::GenerateCompletions { dir } = &cli.command {
+        return manual::completions(dir);
     }
     if let Command::Check = cli.command {
         let config = Config::load(&cli.config)?;
@@ -216,7 +269,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let config = Config::load(&cli.config).ok();
                 preview::run(&feed, json, config.as_ref()).await
             }
-            Command::Check | Command::Pairs | Command::ImportOpml { .. } => Ok(()),
+            Command::Check
+            | Command::Pairs
+            | Command::ImportOpml { .. }
+            | Command::GenerateMan { .. }
+            | Command::GenerateCompletions { .. } => Ok(()),
         }
     })
 }

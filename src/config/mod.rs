@@ -5,6 +5,7 @@
 pub mod dedup;
 mod error;
 pub mod filter;
+pub mod keys;
 mod raw;
 mod rules;
 mod secret;
@@ -196,11 +197,31 @@ impl Config {
     }
 }
 
+/// serde's message for an unknown key is "unknown field `x`, expected one of `a`, `b`": the
+/// names between backticks are the key and the keys its table accepts. The hint names the
+/// nearest of them, or the other table the key belongs to.
 fn hint_for_toml_error(message: &str) -> String {
-    if message.starts_with("unknown field") {
-        format!("{message} (check the spelling; config/feedmerge.toml lists every key)")
-    } else {
-        message.to_string()
+    if !message.starts_with("unknown field") {
+        return message.to_string();
+    }
+    let mut names = message.split('`').skip(1).step_by(2);
+    let Some(unknown) = names.next() else {
+        return message.to_string();
+    };
+    if let Some(near) = keys::nearest(unknown, names) {
+        return format!("{message}: did you mean `{near}`?");
+    }
+    let elsewhere = keys::known_keys()
+        .into_iter()
+        .find(|(table, keys)| !table.is_empty() && keys.contains(&unknown));
+    match elsewhere {
+        Some((table @ ("filter" | "source"), _)) => {
+            format!("{message}: `{unknown}` belongs in a [[{table}]]")
+        }
+        Some((table, _)) => format!("{message}: `{unknown}` belongs in [{table}]"),
+        None => format!(
+            "{message} (check the spelling; feedmerge.toml(5) and config/feedmerge.toml list every key)"
+        ),
     }
 }
 

@@ -113,6 +113,12 @@ fn defaults_apply_to_an_empty_file() {
 fn server_time_limits_are_bounded() {
     let p = problems("[server]\nwrite_timeout = \"2h\"\nshutdown_grace = \"0s\"\n");
     assert_eq!(p.len(), 2, "{p:?}");
-    assert!(p[0].contains(":2:17: `write_timeout` must be at most 1h"), "{p:?}");
-    assert!(p[1].contains(":3:18: `shutdown_grace` must be at least 1s"), "{p:?}");
+    assert!(
+        p[0].contains(":2:17: `write_timeout` must be at most 1h"),
+        "{p:?}"
+    );
+    assert!(
+        p[1].contains(":3:18: `shutdown_grace` must be at least 1s"),
+        "{p:?}"
+    );
 }

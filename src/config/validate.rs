@@ -43,7 +43,10 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             Some(_) => {
                 problems.at(
                     value.span(),
-                    format!("`{key}` must be at most {}", humantime::format_duration(max)),
+                    format!(
+                        "`{key}` must be at most {}",
+                        humantime::format_duration(max)
+                    ),
                 );
                 default
             }

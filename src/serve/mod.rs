@@ -217,14 +217,20 @@ pub async fn serve(
     }
     drop(listener);
     connections.close();
-    // Each connection ends its grace after the stop it saw; the margin covers a reload that
-    // shortened the grace since it was accepted, and the scheduling in between.
+    // Each connection drops itself at the end of the grace it was accepted with; the margin
+    // covers the scheduling in between. One still running after it (a reload shortened the
+    // grace meanwhile) ends on its own, at the end of its grace.
     let grace = shared.limits.borrow().shutdown_grace;
-    if tokio::time::timeout(grace + std::time::Duration::from_secs(1), connections.wait())
-        .await
-        .is_err()
+    if tokio::time::timeout(
+        grace + std::time::Duration::from_secs(1),
+        connections.wait(),
+    )
+    .await
+    .is_err()
     {
-        tracing::warn!("connections still open after the shutdown grace are left to close with the process");
+        tracing::warn!(
+            "connections still open after the shutdown grace are left to end on their own"
+        );
     }
     Ok(())
 }
@@ -239,7 +245,13 @@ async fn connection(
     stop: &CancellationToken,
     limits: Limits,
 ) {
-    let live = live::answer(&mut stream, &mut snapshot, spools, stop, limits.write_timeout);
+    let live = live::answer(
+        &mut stream,
+        &mut snapshot,
+        spools,
+        stop,
+        limits.write_timeout,
+    );
     let read = match live.await {
         live::Outcome::Closed => return,
         live::Outcome::HandOver(read) => read,
@@ -363,9 +375,10 @@ fn before_routing<B>(req: &axum::http::Request<B>) -> Option<axum::http::Respons
         response
             .headers_mut()
             .insert(header::ALLOW, header::HeaderValue::from_static(ALLOW));
-        response
-            .headers_mut()
-            .insert(header::CONTENT_LENGTH, header::HeaderValue::from_static("0"));
+        response.headers_mut().insert(
+            header::CONTENT_LENGTH,
+            header::HeaderValue::from_static("0"),
+        );
         return Some(response);
     }
     None

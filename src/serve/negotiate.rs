@@ -216,8 +216,7 @@ impl Codings {
             };
             let slot = if name.eq_ignore_ascii_case(b"br") {
                 &mut self.br
-            } else if name.eq_ignore_ascii_case(b"gzip") || name.eq_ignore_ascii_case(b"x-gzip")
-            {
+            } else if name.eq_ignore_ascii_case(b"gzip") || name.eq_ignore_ascii_case(b"x-gzip") {
                 // §8.4.1.3: a recipient SHOULD consider "x-gzip" to be equivalent to "gzip".
                 &mut self.gzip
             } else if name.eq_ignore_ascii_case(b"identity") {

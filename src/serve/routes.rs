@@ -284,12 +284,16 @@ fn respond(
 /// `406`: the request's `Accept-Encoding` refuses brotli, gzip and identity alike (RFC 9110
 /// §12.5.3, §15.5.7).
 fn not_acceptable(method: &Method) -> Response<FeedBody> {
-    const TEXT: &str = "this resource is sent as br, gzip or identity; Accept-Encoding refused all three\n";
+    const TEXT: &str =
+        "this resource is sent as br, gzip or identity; Accept-Encoding refused all three\n";
     let body = (method != Method::HEAD).then(|| bytes::Bytes::from_static(TEXT.as_bytes()));
     let mut response = axum::http::Response::new(FeedBody::Bytes(body));
     *response.status_mut() = StatusCode::NOT_ACCEPTABLE;
     let h = response.headers_mut();
-    h.insert(header::VARY, header::HeaderValue::from_static("Accept-Encoding"));
+    h.insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept-Encoding"),
+    );
     h.insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("text/plain; charset=utf-8"),

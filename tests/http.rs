@@ -791,8 +791,9 @@ fn sigterm_finishes_within_the_grace_while_clients_do_not_read() {
         .unwrap_or_else(|| panic!("still running 10 s after SIGTERM:\n{}", daemon.stderr()));
     let took = signalled.elapsed();
     assert!(status.success(), "{status:?}\n{}", daemon.stderr());
+    // The 2 s grace, a second's margin, the flush: well under systemd's 30 s.
     assert!(
-        took < Duration::from_secs(5),
+        took < Duration::from_secs(7),
         "exited {took:?} after SIGTERM"
     );
     let (code, out, err) = s.cli(&["export"]);

@@ -124,26 +124,20 @@ mod tests {
     use regex::Regex;
 
     use super::*;
-    use crate::model::{EntryKey, Signature};
 
     fn entry(title: &str, hours_old: i64) -> Entry {
         Entry {
-            key: EntryKey("k".into()),
-            source: "BBC".into(),
-            source_url: "https://bbc.example/feed".into(),
-            guid: None,
-            title: title.into(),
             link: Some("https://bbc.example/news/1".into()),
-            url_key: None,
-            title_key: None,
             summary: Some("<p>About <b>Kyiv</b></p>".into()),
-            content: None,
             authors: vec!["Jane Doe".into()],
-            enclosures: vec![],
             categories: vec!["World".into()],
-            published: Utc::now() - Duration::hours(hours_old),
-            priority: 0,
-            signature: Signature::default(),
+            ..Entry::new(
+                "k",
+                "BBC",
+                "https://bbc.example/feed",
+                title,
+                Utc::now() - Duration::hours(hours_old),
+            )
         }
     }
 

@@ -27,6 +27,10 @@ pub struct Metrics {
     pub fetched_bytes: Counter,
     /// Copies joined to a story, by the dedup layer that matched.
     pub joins: Family<Labels, Counter>,
+    /// Joins of a source's copy to a story it already had a copy in.
+    pub same_outlet_joins: Counter,
+    /// Two stored stories found to be one and merged.
+    pub merges: Counter,
     /// Stories stored and the store's size on disk, refreshed hourly.
     pub stored_stories: Gauge,
     pub store_bytes: Gauge,
@@ -56,6 +60,18 @@ impl Default for Metrics {
         let fetch_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 14));
         let fetched_bytes = Counter::default();
         let joins = Family::<Labels, Counter>::default();
+        let same_outlet_joins = Counter::default();
+        let merges = Counter::default();
+        registry.register(
+            "dedup_same_outlet_joins",
+            "Copies joined to a story their own source already had a copy in",
+            same_outlet_joins.clone(),
+        );
+        registry.register(
+            "dedup_merges",
+            "Stored stories merged into another when a copy showed them to be one",
+            merges.clone(),
+        );
         let stored_stories = Gauge::default();
         let store_bytes = Gauge::default();
         let near_index_ids = Gauge::default();
@@ -94,6 +110,8 @@ impl Default for Metrics {
             fetch_seconds,
             fetched_bytes,
             joins,
+            same_outlet_joins,
+            merges,
             stored_stories,
             store_bytes,
             near_index_ids,

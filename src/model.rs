@@ -65,6 +65,38 @@ pub struct Entry {
     pub signature: Signature,
 }
 
+impl Entry {
+    /// An entry with what identifies it and nothing else: no link, text, keys or media, and
+    /// an empty signature. For entries made from something other than a feed (`pairs`, tests),
+    /// which fill in the fields they need with struct update syntax.
+    pub fn new(
+        key: &str,
+        source: &str,
+        source_url: &str,
+        title: &str,
+        published: DateTime<Utc>,
+    ) -> Entry {
+        Entry {
+            key: EntryKey(key.into()),
+            source: source.into(),
+            source_url: source_url.into(),
+            guid: None,
+            title: title.into(),
+            link: None,
+            url_key: None,
+            title_key: None,
+            summary: None,
+            content: None,
+            authors: Vec::new(),
+            enclosures: Vec::new(),
+            categories: Vec::new(),
+            published,
+            priority: 0,
+            signature: Signature::default(),
+        }
+    }
+}
+
 /// A media file attached to an entry, such as a podcast episode's audio. Republished as the
 /// RSS `<enclosure>`, an Atom `rel="enclosure"` link and a JSON Feed attachment, so a podcast
 /// app subscribed to the merged feed still gets the episode.
@@ -161,8 +193,15 @@ pub struct Story {
     pub enclosures: Vec<Enclosure>,
     /// The leading copy's publication time; stories are published newest first by it.
     pub published: DateTime<Utc>,
-    /// Last time a copy joined or the leading copy changed.
+    /// When the store last changed the story: its founding, a copy joining, or the leading
+    /// copy's edit (an ingest moment, shared by everything one poll changed). Dates the feed
+    /// documents as a whole (Atom `updated`, `Last-Modified`).
     pub updated: DateTime<Utc>,
+    /// When a reader saw the story change after its founding: a copy joined or the leading
+    /// copy's text was edited. `None` while the story stands as founded (and for stories
+    /// stored before this was kept); see [`Story::last_changed`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<DateTime<Utc>>,
     /// Every copy, the leading one first: highest source priority, then earliest.
     pub copies: Vec<Copy>,
     /// The founding copy's signature: later copies are compared with it, never with each
@@ -185,6 +224,7 @@ impl Story {
             enclosures: entry.enclosures.clone(),
             published: entry.published,
             updated: now,
+            changed: None,
             copies: vec![Copy::of(entry, Layer::First, None, "first copy".into())],
             signature: entry.signature.clone(),
         }
@@ -228,6 +268,19 @@ impl Story {
             )
         });
         self.copies = keyed.into_iter().map(|(c, _)| c).collect();
+    }
+
+    /// When the story itself last changed, as each entry of a published feed says (Atom
+    /// `updated`, JSON Feed `date_modified`): when a copy last joined or the leading copy was
+    /// edited, else the newest of its copies' own dates. Never the moment of the poll that
+    /// founded it, which every story of that poll shares.
+    pub fn last_changed(&self) -> DateTime<Utc> {
+        let dated = self
+            .copies
+            .iter()
+            .map(|c| c.published)
+            .fold(self.published, DateTime::max);
+        self.changed.map_or(dated, |t| t.max(dated))
     }
 
     /// Each source that carried the story, once, in the order they joined (leader first).

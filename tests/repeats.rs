@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::feeds::rss;
 use crate::support::origin::Origin;
 use crate::support::process::{run_cli, write_config, Daemon};
+use crate::support::scenario::Scenario;
 use crate::support::{get, wait_for};
 
 const SEED: &str =
@@ -208,4 +209,86 @@ fn an_outlets_templated_and_generic_series_stay_apart() {
     let stories = export(c);
     assert_eq!(stories.len(), items.len(), "{stories:#?}");
     assert!(stories.iter().all(|s| copies(s).len() == 1), "{stories:#?}");
+}
+
+/// The value of counter `name` in the daemon's /metrics, once it is there.
+fn counter(daemon: &Daemon, name: &str) -> Option<u64> {
+    let (_, _, body) = get(&daemon.url("metrics"), &[])?;
+    String::from_utf8(body)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} "))?.trim().parse().ok())
+}
+
+#[test]
+fn metrics_count_an_outlets_repeats_and_explain_names_the_stories_a_merge_joined() {
+    const OTHER: &str = "Harbour authority approves dredging of the northern shipping lane";
+    let day = "2025-03-25T08:00:00Z";
+    let scenario = Scenario::new()
+        .interval("1s")
+        .rss(
+            "Wire",
+            "wire.xml",
+            &[
+                ("w1", SEED, "https://wire.example/world/1", day),
+                (
+                    "w2",
+                    SEED,
+                    "https://wire.example/politics/2",
+                    "2025-03-25T08:05:00Z",
+                ),
+                (
+                    "w3",
+                    &format!("UPDATE 2-{SEED}"),
+                    "https://wire.example/us/3",
+                    "2025-03-25T09:00:00Z",
+                ),
+            ],
+        )
+        .rss(
+            "Harbour",
+            "harbour.xml",
+            &[("h1", OTHER, "https://harbour.example/dredging", day)],
+        )
+        .rss("Post", "post.xml", &[]);
+    let daemon = scenario.run();
+    wait_for(
+        "the wire's two repeats counted",
+        Duration::from_secs(20),
+        || (counter(&daemon, "feedmerge_dedup_same_outlet_joins_total")? == 2).then_some(()),
+    );
+    assert_eq!(counter(&daemon, "feedmerge_dedup_merges_total"), Some(0));
+
+    // An item with the harbour story's link and the wire story's headline shows the two are one.
+    scenario.origin().feed(
+        "post.xml",
+        rss(
+            "Post",
+            &[(
+                "p1",
+                SEED,
+                "https://harbour.example/dredging",
+                "2025-03-25T10:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    wait_for("the merge counted", Duration::from_secs(20), || {
+        (counter(&daemon, "feedmerge_dedup_merges_total")? == 1).then_some(())
+    });
+    let (status, _, body) = get(
+        &daemon.url("stories.json?url=https://harbour.example/dredging"),
+        &[],
+    )
+    .expect("the story");
+    let body = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("met this one when Post's") && body.contains("merged: story "),
+        "{body}"
+    );
+    assert_eq!(
+        counter(&daemon, "feedmerge_dedup_same_outlet_joins_total"),
+        Some(2)
+    );
 }

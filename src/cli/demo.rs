@@ -123,6 +123,8 @@ pub fn config(origin: &Url, listen: SocketAddr, store: PathBuf) -> Result<Config
             title: "feedmerge demo".into(),
             description: "Five demo outlets, each story once.".into(),
             max_items: 100,
+            author: "feedmerge demo".into(),
+            author_email: None,
         },
         store: StoreSettings {
             path: store,

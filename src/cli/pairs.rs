@@ -10,7 +10,7 @@ use std::io::{BufRead, Write};
 use chrono::Utc;
 
 use crate::dedup::{self, Decision, Memory, Signature, Verdict};
-use crate::model::{Copy, Entry, EntryKey, Layer, Story, StoryId};
+use crate::model::{Entry, Story, StoryId};
 use crate::normalize;
 
 /// Reads `title_a<TAB>title_b[<TAB>summary_a<TAB>summary_b]` lines and writes one
@@ -55,22 +55,10 @@ fn entry(key: &str, source: &str, title: &str, summary: Option<&str>) -> Entry {
         .filter(|s| !s.trim().is_empty());
     let (title, title_key) = normalize::headline(Some(title), summary.as_deref(), &[source]);
     Entry {
-        key: EntryKey(key.into()),
-        source: source.into(),
-        source_url: format!("pairs:{source}"),
-        guid: None,
         signature: Signature::of(&title, summary.as_deref()),
-        title,
-        link: None,
-        url_key: None,
         title_key,
         summary,
-        content: None,
-        authors: Vec::new(),
-        enclosures: Vec::new(),
-        categories: Vec::new(),
-        published: Utc::now(),
-        priority: 0,
+        ..Entry::new(key, source, &format!("pairs:{source}"), &title, Utc::now())
     }
 }
 
@@ -86,31 +74,7 @@ pub fn judge(
     let second = entry("b", "b", b, summary_b);
     let mut index = Memory::default();
     index.insert(
-        Story {
-            id: StoryId(1),
-            title: first.title.clone(),
-            link: None,
-            summary: first.summary.clone(),
-            content: None,
-            authors: Vec::new(),
-            enclosures: Vec::new(),
-            published: first.published,
-            updated: first.published,
-            copies: vec![Copy {
-                entry: first.key.clone(),
-                guid: None,
-                source: first.source.clone(),
-                source_url: first.source_url.clone(),
-                title: first.title.clone(),
-                link: None,
-                published: first.published,
-                joined_by: Layer::First,
-                score: None,
-                reason: String::new(),
-                priority: 0,
-            }],
-            signature: first.signature.clone(),
-        },
+        Story::founded_by(StoryId(1), &first, first.published),
         None,
         first.title_key.as_deref(),
     );

@@ -75,7 +75,8 @@ pub async fn run(what: &str, json: bool, config: Option<&Config>) -> Result<(), 
         priority: 0,
         fetch: FetchOptions::default(),
     };
-    let entries = normalize_feed(&parsed.feed, &source, &base, Utc::now());
+    let now = Utc::now();
+    let entries = normalize_feed(&parsed.feed, &source, &base, now);
     if !json {
         println!("format:  {:?}", parsed.feed.feed_type);
         if let Some(t) = &parsed.feed.title {
@@ -91,7 +92,7 @@ pub async fn run(what: &str, json: bool, config: Option<&Config>) -> Result<(), 
     }
     for (i, e) in entries.iter().enumerate() {
         let raw = parsed.feed.entries.get(i);
-        let dated = raw.is_some_and(|r| r.published.or(r.updated).is_some());
+        let dated = raw.is_some_and(|r| crate::normalize::entry_date(r, now).is_some());
         if json {
             let value = serde_json::json!({
                 "title": e.title,
@@ -122,7 +123,7 @@ pub async fn run(what: &str, json: bool, config: Option<&Config>) -> Result<(), 
                 if dated {
                     ""
                 } else {
-                    "  (none in the feed: the time first seen is used)"
+                    "  (none usable in the feed: placed below its dated entries)"
                 }
             );
             println!(

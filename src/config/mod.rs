@@ -93,6 +93,11 @@ pub struct Feed {
     pub description: String,
     /// How many of the newest stories are published.
     pub max_items: usize,
+    /// Who publishes the merged feed: Atom requires a feed author unless every entry names one,
+    /// and JSON Feed lists it. The feed's title unless set.
+    pub author: String,
+    /// The author's e-mail address, if given.
+    pub author_email: Option<String>,
 }
 
 /// sled's own default cache is 1 GiB and only a hint; a feed store needs far less.

@@ -71,6 +71,8 @@ pub(super) struct RawFeed {
     pub title: Option<String>,
     pub description: Option<String>,
     pub max_items: Option<Spanned<i64>>,
+    pub author: Option<String>,
+    pub author_email: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

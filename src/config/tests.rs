@@ -122,3 +122,22 @@ fn server_time_limits_are_bounded() {
         "{p:?}"
     );
 }
+
+#[test]
+fn the_feed_author_defaults_to_the_title_and_its_email_must_be_an_address() {
+    let c = parse("[feed]\ntitle = \"Morning Desk\"\n").unwrap();
+    assert_eq!(c.feed.author, "Morning Desk");
+    assert_eq!(c.feed.author_email, None);
+    let c =
+        parse("[feed]\nauthor = \"Desk team\"\nauthor_email = \"desk@news.example\"\n").unwrap();
+    assert_eq!(c.feed.author, "Desk team");
+    assert_eq!(c.feed.author_email.as_deref(), Some("desk@news.example"));
+    for bad in ["desk", "desk@localhost", "Desk <desk@news.example>"] {
+        let p = problems(&format!("[feed]\nauthor_email = \"{bad}\"\n"));
+        assert_eq!(p.len(), 1, "{bad}: {p:?}");
+        assert!(
+            p[0].contains("`author_email` must be an e-mail address"),
+            "{p:?}"
+        );
+    }
+}

@@ -73,8 +73,31 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             100
         }
     };
+    let author_email = raw.feed.author_email.as_ref().and_then(|e| {
+        let email = e.get_ref().trim();
+        let valid = email.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !host.ends_with('.')
+        }) && !email
+            .chars()
+            .any(|c| c.is_whitespace() || "<>()[],;:\"".contains(c));
+        if !valid {
+            problems.at(
+                e.span(),
+                "`author_email` must be an e-mail address, e.g. \"news@example.org\"",
+            );
+        }
+        valid.then(|| email.to_string())
+    });
+    let title = raw.feed.title.unwrap_or_else(|| "feedmerge".to_string());
     let feed = Feed {
-        title: raw.feed.title.unwrap_or_else(|| "feedmerge".to_string()),
+        author: raw
+            .feed
+            .author
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| title.clone()),
+        author_email,
+        title,
         description: raw
             .feed
             .description

@@ -4,7 +4,7 @@
 //!
 //! Why memory and not sled: a lookup reads every word of the headline on every day the window
 //! reaches (~45 lists for a 48 h window), and a new story rewrites one list per word. As sled
-//! keys that was a third of the writer's time and the part that grew with the store. The
+//! keys they would be a third of the writer's time and the part that grows with the store. The
 //! lists are derived data: each stored story's sketch has its founding words, and stories are
 //! clustered by founding day ([`crate::store`]), so a day's lists are rebuilt from one range
 //! of sketches the first time a lookup reaches that day. Memory is bounded by the days kept

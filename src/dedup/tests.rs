@@ -1,58 +1,26 @@
 use chrono::{TimeZone, Utc};
 
 use super::*;
-use crate::model::Copy;
 
 fn entry(key: &str, source: &str, url: Option<&str>, title: &str, hour: i64) -> Entry {
-    let title_key = crate::normalize::title::title_key(title, &[]);
+    let published =
+        Utc.with_ymd_and_hms(2025, 11, 26, 0, 0, 0).unwrap() + chrono::Duration::hours(hour);
     Entry {
-        key: EntryKey(key.into()),
-        source: source.into(),
-        source_url: format!("https://{source}.example/feed"),
-        guid: None,
-        title: title.into(),
-        link: None,
         url_key: url.map(str::to_string),
-        title_key,
-        summary: None,
-        content: None,
-        authors: vec![],
-        enclosures: vec![],
-        categories: vec![],
-        published: Utc.with_ymd_and_hms(2025, 11, 26, 0, 0, 0).unwrap()
-            + chrono::Duration::hours(hour),
-        priority: 0,
+        title_key: crate::normalize::title::title_key(title, &[]),
         signature: Signature::of(title, None),
+        ..Entry::new(
+            key,
+            source,
+            &format!("https://{source}.example/feed"),
+            title,
+            published,
+        )
     }
 }
 
 fn remember(index: &mut Memory, id: u64, e: &Entry) {
-    let id = StoryId(id);
-    let story = Story {
-        id,
-        title: e.title.clone(),
-        link: None,
-        summary: None,
-        content: None,
-        authors: vec![],
-        enclosures: vec![],
-        published: e.published,
-        updated: e.published,
-        copies: vec![Copy {
-            entry: e.key.clone(),
-            guid: None,
-            source: e.source.clone(),
-            source_url: e.source_url.clone(),
-            title: e.title.clone(),
-            link: None,
-            published: e.published,
-            joined_by: Layer::First,
-            score: None,
-            reason: String::new(),
-            priority: 0,
-        }],
-        signature: e.signature.clone(),
-    };
+    let story = Story::founded_by(StoryId(id), e, e.published);
     index.insert(story, e.url_key.as_deref(), e.title_key.as_deref());
 }
 
@@ -305,6 +273,14 @@ fn an_outlets_reworded_repeat_joins_when_every_guard_passes() {
         Some((StoryId(1), Layer::Near))
     );
     assert!(reason(&d).starts_with("same outlet, reworded"), "{d:?}");
+    // A syndicating site's own headline again, with an outlet's name after it.
+    let mut syndicated = Memory::default();
+    remember(&mut syndicated, 2, &entry("s1", "s", None, HEADLINE, 0));
+    let suffixed = entry("s2", "s", None, &format!("{HEADLINE} | The Nation"), 1);
+    assert_eq!(
+        layer(&decide_in(&syndicated, &suffixed)).map(|l| (l.0, l.1)),
+        Some((StoryId(2), Layer::Near))
+    );
     // A guard still keeps the outlet's next, different story apart.
     let opposite = entry(
         "a3",

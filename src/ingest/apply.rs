@@ -116,8 +116,15 @@ fn apply_join(
     let old_published = story.published;
     if let Some(other) = absorb.map(|o| txn.story(o)).transpose()?.flatten() {
         txn.remove_story(&other, story.id);
-        merge(&mut story, other, now);
+        merge(&mut story, other, entry, now);
         done.merged += 1;
+    }
+    if story
+        .copies
+        .iter()
+        .any(|c| c.source_url == entry.source_url)
+    {
+        done.same_outlet += 1;
     }
     done.joined_by.push(copy.joined_by);
     join(&mut story, copy, entry, now);
@@ -254,16 +261,24 @@ fn join(story: &mut Story, copy: Copy, entry: &Entry, now: DateTime<Utc>) {
     }
     story.published = first_reported(story);
     story.updated = now;
+    story.changed = Some(now);
 }
 
-/// Moves every copy of `other` into `story`; the copy that ranks first leads.
-fn merge(story: &mut Story, other: Story, now: DateTime<Utc>) {
+/// Moves every copy of `other` into `story`; the copy that ranks first leads. `bridge` is the
+/// entry that showed the two are one.
+fn merge(story: &mut Story, other: Story, bridge: &Entry, now: DateTime<Utc>) {
     let other_leader = other.copies.first().map(|c| c.entry.clone());
-    // The absorbed story's first copy joins by the title match that bridged the two.
+    // The absorbed story's first copy joins by the title match that bridged the two, and says
+    // which story it came from and what joined them.
+    let reason = format!(
+        "merged: story {} (\"{}\") met this one when {}'s \"{}\" had this story's link and \
+         that story's headline",
+        other.id, other.title, bridge.source, bridge.title
+    );
     story.copies.extend(other.copies.into_iter().map(|mut c| {
         if c.joined_by == Layer::First {
             c.joined_by = Layer::Title;
-            c.reason = "merged: a later copy had this story's link and the other's headline".into();
+            c.reason = reason.clone();
         }
         c
     }));
@@ -277,6 +292,7 @@ fn merge(story: &mut Story, other: Story, now: DateTime<Utc>) {
     }
     story.published = first_reported(story);
     story.updated = now;
+    story.changed = Some(now);
 }
 
 /// An already stored entry came again: carry over edits to its title, link or text. Returns
@@ -301,6 +317,7 @@ fn refresh_copy(story: &mut Story, entry: &Entry, now: DateTime<Utc>) -> bool {
     }
     if copy_changed || text_changed {
         story.updated = now;
+        story.changed = Some(now);
         true
     } else {
         false

@@ -80,6 +80,9 @@ pub struct Ingested {
     pub updated: usize,
     /// Pairs of stored stories found to be one story and merged.
     pub merged: usize,
+    /// Joins of a source's entry to a story that source already had a copy in (a re-issue, the
+    /// same article under a second link).
+    pub same_outlet: usize,
     /// The rule that dropped each filtered entry.
     pub filtered: Vec<String>,
     /// Entries older than `[store] max_age`, ignored.
@@ -354,6 +357,8 @@ fn count(metrics: &Metrics, done: &Ingested) {
     for layer in &done.joined_by {
         metrics.count_join(&layer.to_string());
     }
+    metrics.same_outlet_joins.inc_by(done.same_outlet as u64);
+    metrics.merges.inc_by(done.merged as u64);
     // Kept current between the hourly exact counts.
     metrics
         .stored_stories

@@ -33,10 +33,11 @@ pub fn normalize_feed(feed: &Feed, source: &Source, base: &Url, now: DateTime<Ut
         .map(|t| text::plain_text(&t.content))
         .unwrap_or_default();
     let site_names = [source.name.as_str(), feed_title.as_str()];
+    let undated = undated_time(feed, now);
     let mut used = HashSet::new();
     let mut out = Vec::with_capacity(feed.entries.len());
     for raw in &feed.entries {
-        let mut entry = normalize_entry(raw, source, base, &site_names, now);
+        let mut entry = normalize_entry(raw, source, base, &site_names, (now, undated));
         if !used.insert(entry.key.clone()) {
             // A feed that repeats one GUID for different items (it happens): tell them apart by
             // link and title rather than dropping all but the first.
@@ -63,7 +64,7 @@ fn normalize_entry(
     source: &Source,
     base: &Url,
     site_names: &[&str],
-    now: DateTime<Utc>,
+    (now, undated): (DateTime<Utc>, DateTime<Utc>),
 ) -> Entry {
     let entry_base = raw
         .base
@@ -72,19 +73,21 @@ fn normalize_entry(
         .unwrap_or_else(|| base.clone());
     let link = pick_link(raw, &entry_base);
     let url_key = link.as_ref().and_then(url_key);
+    // Fields declared plain text that hold HTML (an Atom summary without `type`, a JSON Feed
+    // `content_text` of tags) are read as HTML: readers would otherwise show the tags.
     let summary = raw.summary.as_ref().and_then(|t| {
-        let html = if t.content_type.essence().to_string() == "text/plain" {
-            text::escape_html(&t.content)
-        } else {
-            text::sanitize_html(&t.content, &entry_base)
-        };
+        let plain = t.content_type.essence().to_string() == "text/plain";
+        let html = text::text_or_html(&t.content, plain, &entry_base);
         (!html.is_empty()).then_some(html)
     });
     let content = raw
         .content
         .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .map(|body| text::sanitize_html(body, &entry_base))
+        .and_then(|c| {
+            let plain = c.content_type.essence().to_string() == "text/plain";
+            c.body.as_deref().map(|body| (body, plain))
+        })
+        .map(|(body, plain)| text::text_or_html(body, plain, &entry_base))
         .filter(|html| !html.is_empty());
     let (title, title_key) = headline(
         raw.title.as_ref().map(|t| t.content.as_str()),
@@ -92,7 +95,7 @@ fn normalize_entry(
         site_names,
     );
     let guid = Some(text::strip_control(raw.id.trim())).filter(|g| !g.is_empty());
-    let published = raw.published.or(raw.updated).map_or(now, |t| t.min(now));
+    let published = entry_date(raw, now).map_or(undated, |t| t.min(now));
     let key = match (&guid, &url_key) {
         (Some(guid), _) => entry_key(&source.url, &["guid", guid]),
         (None, Some(u)) => entry_key(&source.url, &["url", u]),
@@ -134,6 +137,43 @@ fn normalize_entry(
         published,
         priority: source.priority,
         signature,
+    }
+}
+
+/// How far ahead of now an entry's date may be and still be taken (clamped to now): clocks and
+/// zones go wrong by hours, not by days.
+const FUTURE_SLACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// The entry's own date, if it has one that is not more than a day ahead.
+pub fn entry_date(raw: &FeedEntry, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    raw.published
+        .or(raw.updated)
+        .filter(|t| *t <= now + FUTURE_SLACK)
+}
+
+/// The time given to an entry without a usable date, so that it does not outrank dated
+/// stories (a years-old post stamped "now" would top the merged feed): a second before the
+/// document's oldest dated entry, or the feed's own date (`lastBuildDate`, `pubDate`,
+/// `updated`) when that is older or nothing in the document is dated; now when neither is
+/// known. Applied on every poll, not only the first: which poll is a source's first is not
+/// the document's to say, and a feed that dates some entries and not others gives no better
+/// clue to when an undated one appeared.
+fn undated_time(feed: &Feed, now: DateTime<Utc>) -> DateTime<Utc> {
+    let feed_date = feed
+        .updated
+        .or(feed.published)
+        .filter(|t| *t <= now + FUTURE_SLACK);
+    let oldest = || {
+        feed.entries
+            .iter()
+            .filter_map(|e| entry_date(e, now))
+            .min()
+            .map(|t| t.min(now) - chrono::TimeDelta::seconds(1))
+    };
+    let feed_date = feed_date.map(|t| t.min(now));
+    match (feed_date, oldest()) {
+        (Some(feed), Some(oldest)) => feed.min(oldest),
+        (one, other) => one.or(other).unwrap_or(now),
     }
 }
 

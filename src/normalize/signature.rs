@@ -28,7 +28,7 @@ const STEM_WORD_MAX: usize = 24;
 /// Stems made so far (see [`stem`]).
 static STEMS: LazyLock<Mutex<FxHashMap<Box<str>, Box<str>>>> = LazyLock::new(Mutex::default);
 
-/// The Snowball stem of a lower-case word. Stemming was a fifth of signing an entry, and the
+/// The Snowball stem of a lower-case word. Stemming is a fifth of signing an entry uncached, and the
 /// words of news repeat (a few thousand make most of any day's text), so stems once made are
 /// kept, all forgotten at once when [`STEMS_KEPT`] is reached: under a megabyte in all, with
 /// no bookkeeping per lookup. One map for every thread, not one each: pollers sign on as many

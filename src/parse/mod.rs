@@ -2,15 +2,18 @@
 //!
 //! feed-rs is strict: it rejects a whole feed over defects that every feed reader forgives. When
 //! it fails we try, one after another, the repairs in [`recover`] and keep the first that parses,
-//! reporting which were applied. Bytes are given to feed-rs undecoded so the XML declaration's
-//! encoding wins, as it should.
+//! reporting which were applied; the last of them is the forgiving pass (`recover/balance.rs`)
+//! for ill-formed XML. Bytes are given to feed-rs undecoded so the XML declaration's encoding
+//! wins, as it should. Dates are read by [`parse_date`], feedparser's rules.
 
+mod dates;
 mod hints;
 mod recover;
 
 use feed_rs::model::Feed;
 use url::Url;
 
+pub use dates::parse_date;
 pub use recover::Recovery;
 
 /// A parsed feed and the repairs that were needed to parse it.
@@ -110,7 +113,9 @@ pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url) -> Result<Pars
             feed,
             recoveries: Vec::new(),
         }),
-        Err(_) => Err(ParseError::Invalid(first_error)),
+        Err(_) => Err(ParseError::Invalid(
+            recover::json_not_a_feed(body).unwrap_or(first_error),
+        )),
     }
 }
 
@@ -137,6 +142,8 @@ fn parse_unguarded(body: &[u8], base: &Url) -> Result<Feed, String> {
         .id_generator(|_, _, _| String::new())
         // We sanitize once, in normalize, with our own policy.
         .sanitize_content(false)
+        // feed-rs reads RFC 3339 and RFC 2822 only; real feeds write many more forms.
+        .timestamp_parser(dates::parse_date)
         .build()
         .parse(body)
         .map_err(|e| e.to_string())

@@ -8,6 +8,12 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
+mod balance;
+mod contacts;
+mod json;
+pub use contacts::space_contact_emails;
+pub use json::not_a_feed as json_not_a_feed;
+
 /// A repair that was applied to parse a feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recovery {
@@ -26,21 +32,51 @@ pub enum Recovery {
     AtomMimeTypes,
     /// RSS 2.0 in UserLand's namespace, which hides every element from feed-rs.
     RssNamespace,
+    /// RSS-in-JSON (`{"rss": {"channel": …}}`) mapped to a JSON Feed.
+    RssInJson,
+    /// A JSON Feed `version` feed-rs refuses (`http://jsonfeed.org/version/1`) read as 1.1.
+    JsonVersion,
+    /// JSON Feed `tags` given as one comma-separated string split into a list.
+    JsonTags,
+    /// JSON Feed values of another type than the spec's (a numeric id, an author's bare name,
+    /// no title) converted.
+    JsonTypes,
+    /// Ill-formed XML read as a tolerant parser reads it (elements left open made empty, stray
+    /// end tags dropped, a feed taken out of a wrapper page, a bare `<rdf>` root read as RSS):
+    /// the forgiving pass, tried last.
+    Rebalance,
 }
 
 impl Recovery {
-    pub const ALL: [Recovery; 6] = [
+    pub const ALL: [Recovery; 11] = [
+        Recovery::RssInJson,
+        Recovery::JsonVersion,
+        Recovery::JsonTags,
+        Recovery::JsonTypes,
         Recovery::RssVersion,
         Recovery::RssNamespace,
         Recovery::Atom03,
         Recovery::AtomMimeTypes,
         Recovery::UndeclaredEncoding,
         Recovery::BareAmpersand,
+        Recovery::Rebalance,
     ];
 
     /// The repaired bytes, or `None` when the defect is absent.
     pub fn apply(self, body: &[u8], content_type: Option<&str>) -> Option<Vec<u8>> {
+        let json = matches!(
+            self,
+            Recovery::RssInJson | Recovery::JsonVersion | Recovery::JsonTags | Recovery::JsonTypes
+        );
+        if json != json::is_json(body) {
+            return None; // XML repairs would corrupt JSON text (a bare `&`, say), and vice versa
+        }
         match self {
+            Recovery::RssInJson => json::fix_rss_in_json(body),
+            Recovery::JsonVersion => json::fix_version(body),
+            Recovery::JsonTags => json::fix_tags(body),
+            Recovery::JsonTypes => json::fix_types(body),
+            Recovery::Rebalance => balance::rebalance(body),
             Recovery::RssVersion => fix_rss_version(body),
             Recovery::UndeclaredEncoding => fix_undeclared_encoding(body, content_type),
             Recovery::BareAmpersand => fix_bare_ampersands(body),
@@ -60,6 +96,11 @@ impl std::fmt::Display for Recovery {
             Recovery::Atom03 => "Atom 0.3 read as Atom 1.0",
             Recovery::AtomMimeTypes => "MIME-typed Atom text read as html/xhtml/text",
             Recovery::RssNamespace => "UserLand RSS namespace removed",
+            Recovery::RssInJson => "RSS-in-JSON read as a JSON Feed",
+            Recovery::JsonVersion => "JSON Feed version read as 1.1",
+            Recovery::JsonTags => "JSON Feed tags given as a string split on commas",
+            Recovery::JsonTypes => "JSON Feed values of the wrong type converted",
+            Recovery::Rebalance => "ill-formed XML re-read leniently and re-balanced",
         })
     }
 }
@@ -326,92 +367,6 @@ fn prolog_only(text: &[u8]) -> bool {
         Regex::new(r"(?s-u)\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*\z").expect("static regex")
     });
     PROLOG.is_match(text)
-}
-
-/// feed-rs (3.0) splits an RSS `author`, `managingEditor` or `webMaster` into name and email by
-/// cutting one byte before and after the email, which panics when that byte is inside a
-/// multi-byte character ("dave@example.com\u{a0}(Dave)"). A space is put between such an
-/// email and its neighbour: a non-ASCII byte, an entity that is not an ASCII character, or a
-/// CDATA section or comment (whose text is unknown here). ASCII delimiters (`<`, `(`, `[`,
-/// `&lt;`), which feed-rs cuts on purpose, stay. `None` when no email needs it.
-pub fn space_contact_emails(body: &[u8]) -> Option<Vec<u8>> {
-    static CONTACT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?s-u)<(author|managingEditor|webMaster)(?:\s[^>]*)?>(.*?)</")
-            .expect("static regex")
-    });
-    static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?-u)[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("static regex")
-    });
-    let mut cuts = Vec::new();
-    for contact in CONTACT.captures_iter(body) {
-        let Some(text) = contact.get(2) else { continue };
-        let content = text.as_bytes();
-        for email in EMAIL.find_iter(content) {
-            if unsafe_neighbour(&content[..email.start()], true) {
-                cuts.push(text.start() + email.start());
-            }
-            if unsafe_neighbour(&content[email.end()..], false) {
-                cuts.push(text.start() + email.end());
-            }
-        }
-    }
-    if cuts.is_empty() {
-        return None;
-    }
-    let mut out = Vec::with_capacity(body.len() + cuts.len());
-    let mut at = 0;
-    for cut in cuts {
-        out.extend_from_slice(&body[at..cut]);
-        out.push(b' ');
-        at = cut;
-    }
-    out.extend_from_slice(&body[at..]);
-    Some(out)
-}
-
-/// Whether the raw text beside an email (`before` it: ends there; else starts there) may decode
-/// to a multi-byte character.
-fn unsafe_neighbour(text: &[u8], before: bool) -> bool {
-    static ENTITY_BEFORE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?-u)&(#?[A-Za-z0-9]+);\z").expect("static regex"));
-    static ENTITY_AFTER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?-u)\A&(#?[A-Za-z0-9]+);").expect("static regex"));
-    let byte = if before { text.last() } else { text.first() };
-    let Some(&byte) = byte else {
-        return false;
-    };
-    if byte >= 0x80 {
-        return true;
-    }
-    let marked = if before {
-        text.ends_with(b"]]>") || text.ends_with(b"-->")
-    } else {
-        text.starts_with(b"<!") || text.starts_with(b"]]>")
-    };
-    if marked {
-        return true;
-    }
-    let entity = if before {
-        ENTITY_BEFORE.captures(text)
-    } else {
-        ENTITY_AFTER.captures(text)
-    };
-    let Some(name) = entity.and_then(|c| c.get(1)).map(|m| m.as_bytes()) else {
-        return false;
-    };
-    let ascii = match name {
-        b"lt" | b"gt" | b"amp" | b"quot" | b"apos" => true,
-        [b'#', b'x' | b'X', hex @ ..] => std::str::from_utf8(hex)
-            .ok()
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .is_some_and(|c| c < 0x80),
-        [b'#', dec @ ..] => std::str::from_utf8(dec)
-            .ok()
-            .and_then(|d| d.parse::<u32>().ok())
-            .is_some_and(|c| c < 0x80),
-        _ => false,
-    };
-    !ascii
 }
 
 /// Every XML declaration in `body` as text (`<?xml` then whitespace or `?`, to the first `?>`,

@@ -183,3 +183,29 @@ fn a_label_with_spaces_in_its_quotes_is_the_encoding_it_names() {
     let unguarded = declaration_first_then_parse(&body);
     assert!(unguarded.is_ok(), "feed-rs must not panic");
 }
+
+#[test]
+fn json_feeds_as_published_are_repaired_and_json_that_is_no_feed_is_refused() {
+    let early = br#"{"version":"http://jsonfeed.org/version/1","title":"t","items":[{"id":7,"title":"x","url":"https://e.org/1","tags":"a, b","author":"Kim"}]}"#;
+    let p = parse(early, None, &base()).unwrap();
+    assert_eq!(
+        p.recoveries,
+        vec![
+            Recovery::JsonVersion,
+            Recovery::JsonTags,
+            Recovery::JsonTypes
+        ]
+    );
+    assert_eq!(p.feed.entries[0].id, "7");
+    assert_eq!(p.feed.entries[0].categories.len(), 2);
+    let bare_amp = br#"{"version":"https://jsonfeed.org/version/1.1","title":"Tom & Jerry","items":[{"id":"1","title":"a & b"}]}"#;
+    assert!(parse(bare_amp, None, &base())
+        .unwrap()
+        .recoveries
+        .is_empty());
+    let api = br#"{"status":"ok","articles":[{"title":"x"}]}"#;
+    match parse(api, None, &base()) {
+        Err(ParseError::Invalid(why)) => assert!(why.contains("no feed"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

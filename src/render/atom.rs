@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::item::{description, fixed, tags_of};
+use super::item::{authors_of, changed, description, fixed, tags_of};
 use super::meta::{hub_link, Meta, FH};
 use super::Settings;
 use crate::model::Story;
@@ -60,13 +60,12 @@ pub(super) fn render(
             a::Entry {
                 title: a::Text::plain(story.title.clone()),
                 id: story.id.guid(),
-                updated: fixed(story.updated),
+                updated: changed(story),
                 published: Some(fixed(story.published)),
-                authors: story
-                    .authors
-                    .iter()
+                authors: authors_of(story)
+                    .into_iter()
                     .map(|name| a::Person {
-                        name: name.clone(),
+                        name: name.to_string(),
                         ..Default::default()
                     })
                     .collect(),
@@ -94,6 +93,11 @@ pub(super) fn render(
         subtitle: Some(a::Text::plain(settings.description.clone())),
         id: meta.atom.clone(),
         updated: fixed(updated),
+        authors: vec![a::Person {
+            name: settings.author.clone(),
+            email: settings.author_email.clone(),
+            ..Default::default()
+        }],
         links: vec![
             a::Link {
                 href: meta.atom.clone(),

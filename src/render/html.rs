@@ -110,8 +110,8 @@ fn alternates(settings: &Settings) -> Vec<Alternate> {
 }
 
 /// Up to this many sources, the page links each one's own feed. Beyond it, it links none of
-/// them: with 10,000 sources the page was 2.5 MB (every source's feed linked twice), took
-/// ~24 MB to compress at each render, and offered feed readers 10,000 feeds to pick from.
+/// them: with 10,000 sources the page would be 2.5 MB (every source's feed linked twice), take
+/// ~24 MB to compress at each render, and offer feed readers 10,000 feeds to pick from.
 /// The OPML, always linked, lists every source's feed.
 pub(crate) const LISTED_SOURCES: usize = 50;
 

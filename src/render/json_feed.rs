@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::item::{fixed, sources_paragraph, tags_of};
+use super::item::{authors_of, changed, fixed, sources_paragraph, tags_of};
 use super::meta::Meta;
 use super::Settings;
 use crate::model::Story;
@@ -19,6 +19,7 @@ struct Feed<'a> {
     home_page_url: String,
     feed_url: String,
     description: &'a str,
+    authors: [Author<'a>; 1],
     /// JSON Feed's paging: the page of older items (RFC 5005's prev-archive).
     #[serde(skip_serializing_if = "Option::is_none")]
     next_url: Option<String>,
@@ -91,6 +92,9 @@ pub(super) fn render(stories: &[&Story], settings: &Settings, meta: &Meta) -> St
         home_page_url: settings.base_url.to_string(),
         feed_url: meta.json.clone(),
         description: &settings.description,
+        authors: [Author {
+            name: &settings.author,
+        }],
         next_url: meta
             .paging
             .iter()
@@ -127,8 +131,11 @@ fn item<'a>(story: &'a Story, settings: &'a Settings) -> Item<'a> {
             .map(plain_text)
             .filter(|s| !s.is_empty()),
         date_published: fixed(story.published).to_rfc3339(),
-        date_modified: fixed(story.updated).to_rfc3339(),
-        authors: story.authors.iter().map(|name| Author { name }).collect(),
+        date_modified: changed(story).to_rfc3339(),
+        authors: authors_of(story)
+            .into_iter()
+            .map(|name| Author { name })
+            .collect(),
         tags: tags_of(story, settings),
         attachments: story
             .enclosures

@@ -30,7 +30,8 @@ pub(crate) fn render(settings: &Settings, updated: DateTime<Utc>) -> String {
     }
     for folder in folders {
         let indent = if let Some(f) = folder {
-            let _ = writeln!(x, "<outline text=\"{0}\" title=\"{0}\">", attr(f));
+            // A folder carries `text` alone: OPML 2.0 wants a `type` on an outline with more.
+            let _ = writeln!(x, "<outline text=\"{}\">", attr(f));
             "  "
         } else {
             ""

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::item::{description, tags_of};
+use super::item::{authors_of, description, tags_of};
 use super::meta::{hub_link, Meta, FH};
 use super::Settings;
 use crate::model::Story;
@@ -42,11 +42,9 @@ pub(super) fn render(
                         .unwrap_or_else(|| "application/octet-stream".into()),
                 }),
                 // `<author>` must be an e-mail address; names go in `dc:creator`.
-                dublin_core_ext: (!story.authors.is_empty()).then(|| {
-                    rss::extension::dublincore::DublinCoreExtension {
-                        creators: story.authors.clone(),
-                        ..Default::default()
-                    }
+                dublin_core_ext: Some(rss::extension::dublincore::DublinCoreExtension {
+                    creators: authors_of(story).into_iter().map(String::from).collect(),
+                    ..Default::default()
                 }),
                 categories: tags_of(story, settings)
                     .into_iter()

@@ -87,13 +87,21 @@ pub(super) fn select<'a>(
         .collect()
 }
 
-/// When the newest of `stories` last changed. An empty feed has never changed: the Unix epoch
+/// When the newest of `stories` last changed. An empty feed has never changed: a fixed date
 /// keeps its bytes, and so its ETag, the same on every render (the clock would change them and
-/// ping WebSub subscribers for nothing).
+/// ping WebSub subscribers for nothing). Atom requires one; [`EMPTY_FEED_DATE`] is one that
+/// validators take as plausible.
 pub(super) fn newest(stories: &[&Story]) -> DateTime<Utc> {
     stories
         .iter()
         .map(|s| s.updated)
         .max()
-        .unwrap_or(DateTime::UNIX_EPOCH)
+        .unwrap_or(EMPTY_FEED_DATE)
 }
+
+/// The date of a feed with no stories: 2000-01-01T00:00:00Z. Not the Unix epoch, which the W3C
+/// validator reports as implausible (it takes any date before 1990 for a mistake).
+pub(super) const EMPTY_FEED_DATE: DateTime<Utc> = match DateTime::from_timestamp(946_684_800, 0) {
+    Some(t) => t,
+    None => DateTime::UNIX_EPOCH,
+};

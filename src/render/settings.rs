@@ -10,6 +10,9 @@ use url::Url;
 pub struct Settings {
     pub title: String,
     pub description: String,
+    /// Who publishes the merged feed (`[feed] author`, the title unless set).
+    pub author: String,
+    pub author_email: Option<String>,
     /// Public address of the server; the feeds' self links are resolved against it.
     pub base_url: Url,
     pub max_items: usize,
@@ -31,6 +34,8 @@ impl Settings {
         Settings {
             title: config.feed.title.clone(),
             description: config.feed.description.clone(),
+            author: config.feed.author.clone(),
+            author_email: config.feed.author_email.clone(),
             base_url: config.server.base_url.clone(),
             max_items: config.feed.max_items,
             min_sources: config.publish.min_sources,

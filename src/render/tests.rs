@@ -9,6 +9,8 @@ fn settings() -> Settings {
     Settings {
         title: "T".into(),
         description: "D".into(),
+        author: "T".into(),
+        author_email: None,
         base_url: Url::parse("https://news.example/").unwrap(),
         max_items: 10,
         min_sources: 1,
@@ -28,7 +30,7 @@ fn an_empty_render_is_the_same_bytes_every_time() {
     assert_eq!(a.feeds().count(), 3 + 3);
     assert_eq!(a.topics(), b.topics());
     assert_eq!(a.topics().len(), 3 + 3 + 1);
-    assert_eq!(a.rss.last_modified, "Thu, 01 Jan 1970 00:00:00 GMT");
+    assert_eq!(a.rss.last_modified, "Sat, 01 Jan 2000 00:00:00 GMT");
 }
 
 #[test]
@@ -85,4 +87,95 @@ fn per_source_feeds_kept_stay_within_the_budget_and_are_rendered_again_when_evic
         assert_eq!(again.body, doc.body);
     }
     assert!(snap.sources.get("nobody", &s).is_none());
+}
+
+/// A story as one poll founds it: its source's copy dated `published`, stored at `polled`.
+fn founded(id: u64, source: &str, published: &str, authors: &[&str]) -> crate::model::Story {
+    use crate::model::{Copy, EntryKey, Layer, Story, StoryId};
+    let published = chrono::DateTime::parse_from_rfc3339(published)
+        .unwrap()
+        .to_utc();
+    let polled = chrono::DateTime::parse_from_rfc3339("2025-11-27T12:00:00.250Z")
+        .unwrap()
+        .to_utc();
+    Story {
+        id: StoryId(id),
+        title: format!("Story {id}"),
+        link: Some(format!("https://a.example/{id}")),
+        summary: Some("<p>Text.</p>".into()),
+        content: None,
+        authors: authors.iter().map(|a| a.to_string()).collect(),
+        enclosures: Vec::new(),
+        published,
+        updated: polled,
+        changed: None,
+        copies: vec![Copy {
+            entry: EntryKey(format!("k{id}")),
+            guid: None,
+            source: source.into(),
+            source_url: "https://a.example/feed".into(),
+            title: format!("Story {id}"),
+            link: Some(format!("https://a.example/{id}")),
+            published,
+            joined_by: Layer::First,
+            score: None,
+            reason: "first copy".into(),
+            priority: 0,
+        }],
+        signature: Default::default(),
+    }
+}
+
+#[test]
+fn atom_entries_say_when_each_story_changed_and_who_wrote_it() {
+    let mut s = settings();
+    s.author = "Desk".into();
+    s.author_email = Some("desk@news.example".into());
+    // One poll founds three stories, two dated the same second (a feed that dates by the
+    // minute); a copy joined the third later.
+    let mut joined = founded(3, "A", "2025-11-26T08:00:00Z", &[]);
+    joined.changed = Some(
+        chrono::DateTime::parse_from_rfc3339("2025-11-27T13:30:05.5Z")
+            .unwrap()
+            .to_utc(),
+    );
+    let stories = [
+        founded(1, "A", "2025-11-26T10:00:00Z", &["Ann Lee"]),
+        founded(2, "A", "2025-11-26T10:00:00Z", &[]),
+        joined,
+    ];
+    let feed = atom_syndication::Feed::read_from(render(&stories, &s).atom.body.as_ref()).unwrap();
+    let author = &feed.authors()[0];
+    assert_eq!(
+        (author.name(), author.email()),
+        ("Desk", Some("desk@news.example"))
+    );
+    let updated: Vec<String> = feed
+        .entries()
+        .iter()
+        .map(|e| e.updated().to_rfc3339())
+        .collect();
+    // Each entry is dated by its own story, never by the poll's moment, and no two alike.
+    assert!(
+        updated[0].starts_with("2025-11-26T10:00:00."),
+        "{updated:?}"
+    );
+    assert!(
+        updated[1].starts_with("2025-11-26T10:00:00."),
+        "{updated:?}"
+    );
+    assert_ne!(updated[0], updated[1]);
+    assert!(
+        updated[2].starts_with("2025-11-27T13:30:05."),
+        "{updated:?}"
+    );
+    // The same story has the same date in every render.
+    let again = atom_syndication::Feed::read_from(render(&stories, &s).atom.body.as_ref()).unwrap();
+    assert_eq!(again.entries()[1].updated().to_rfc3339(), updated[1]);
+    let authors: Vec<&str> = feed
+        .entries()
+        .iter()
+        .map(|e| e.authors()[0].name())
+        .collect();
+    assert_eq!(authors, ["Ann Lee", "A", "A"]);
 }

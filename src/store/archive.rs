@@ -32,22 +32,7 @@ impl Store {
         };
         let from = keys::order(start_of(day), StoryId(0));
         let to = keys::order(start_of(next), StoryId(0));
-        let mut out = Vec::new();
-        for item in self.tree.range(from..to).rev() {
-            if out.len() >= limit {
-                break;
-            }
-            let (key, _) = item?;
-            let Some(id) = keys::story_in_order_key(&key) else {
-                continue;
-            };
-            if let Some(story) = self.story(id)? {
-                if story.sources().len() >= min_sources {
-                    out.push(story);
-                }
-            }
-        }
-        Ok(out)
+        self.stories_in_order(self.tree.range(from..to).rev(), limit, min_sources)
     }
 
     /// The latest day before `day` with a story, if any.

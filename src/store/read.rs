@@ -114,13 +114,24 @@ impl Store {
         limit: usize,
         min_sources: usize,
     ) -> Result<Vec<Story>, StoreError> {
-        let mut out = Vec::with_capacity(limit.min(1024));
-        for item in self
+        let order = self
             .tree
             .scan_prefix(keys::ORDER_PREFIX)
             .rev()
-            .take(SCAN_LIMIT.max(limit))
-        {
+            .take(SCAN_LIMIT.max(limit));
+        self.stories_in_order(order, limit, min_sources)
+    }
+
+    /// The stories the publication-order keys of `order` name, in that order, those that at
+    /// least `min_sources` sources carried, at most `limit`.
+    pub(super) fn stories_in_order(
+        &self,
+        order: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+        limit: usize,
+        min_sources: usize,
+    ) -> Result<Vec<Story>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for item in order {
             if out.len() >= limit {
                 break;
             }

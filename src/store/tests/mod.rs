@@ -8,36 +8,19 @@ use super::open::SCHEMA_VERSION;
 use super::prune::PRUNE_BATCH;
 use super::*;
 use crate::dedup::Index;
-use crate::model::{EntryKey, Layer, Story};
+use crate::model::{Entry, EntryKey, Story};
 
 fn story(id: u64, hour: i64) -> Story {
     let published =
         chrono::DateTime::<Utc>::from_timestamp(1_700_000_000 + hour * 3600, 0).unwrap();
-    Story {
-        id: StoryId(id),
-        title: format!("story {id}"),
-        link: None,
-        summary: None,
-        content: None,
-        authors: vec![],
-        enclosures: vec![],
+    let entry = Entry::new(
+        &format!("e{id}"),
+        "s",
+        "https://s.example/feed",
+        &format!("story {id}"),
         published,
-        updated: published,
-        copies: vec![crate::model::Copy {
-            entry: EntryKey(format!("e{id}")),
-            guid: None,
-            source: "s".into(),
-            source_url: "https://s.example/feed".into(),
-            title: format!("story {id}"),
-            link: None,
-            published,
-            joined_by: Layer::First,
-            score: None,
-            reason: String::new(),
-            priority: 0,
-        }],
-        signature: Default::default(),
-    }
+    );
+    Story::founded_by(StoryId(id), &entry, published)
 }
 
 #[test]

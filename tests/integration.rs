@@ -12,6 +12,7 @@ mod dedup_fixtures;
 mod demo;
 mod feeds;
 mod hostile;
+mod http;
 mod layers;
 mod lenient;
 mod manual;

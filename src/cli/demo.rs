@@ -113,7 +113,12 @@ pub fn config(origin: &Url, listen: SocketAddr, store: PathBuf) -> Result<Config
         });
     }
     Ok(Config {
-        server: Server { listen, base_url },
+        server: Server {
+            listen,
+            base_url,
+            write_timeout: crate::config::DEFAULT_WRITE_TIMEOUT,
+            shutdown_grace: crate::config::DEFAULT_SHUTDOWN_GRACE,
+        },
         feed: Feed {
             title: "feedmerge demo".into(),
             description: "Five demo outlets, each story once.".into(),

@@ -75,7 +75,18 @@ pub struct Server {
     pub listen: SocketAddr,
     /// Public address of this server, used for self links in the published feeds.
     pub base_url: Url,
+    /// A response the client takes no byte of for this long is abandoned, its connection
+    /// closed: a reader that never reads cannot hold a descriptor for ever.
+    pub write_timeout: Duration,
+    /// How long connections may go on finishing their responses once the daemon stops; then
+    /// they are dropped, and the store is flushed.
+    pub shutdown_grace: Duration,
 }
+
+/// `[server] write_timeout` unless configured.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// `[server] shutdown_grace` unless configured: well within systemd's `TimeoutStopSec=30s`.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct Feed {

@@ -61,6 +61,8 @@ pub(super) struct RawDedup {
 pub(super) struct RawServer {
     pub listen: Option<Spanned<String>>,
     pub base_url: Option<Spanned<String>>,
+    pub write_timeout: Option<Spanned<String>>,
+    pub shutdown_grace: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

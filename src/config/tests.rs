@@ -18,6 +18,8 @@ fn a_full_config_is_read() {
 [server]
 listen = "127.0.0.1:9000"
 base_url = "https://news.example.org/"
+write_timeout = "10s"
+shutdown_grace = "3s"
 [feed]
 title = "T"
 max_items = 5
@@ -37,6 +39,8 @@ interval = "1h"
     )
     .unwrap();
     assert_eq!(c.server.listen.port(), 9000);
+    assert_eq!(c.server.write_timeout, Duration::from_secs(10));
+    assert_eq!(c.server.shutdown_grace, Duration::from_secs(3));
     assert_eq!(c.feed.max_items, 5);
     assert_eq!(c.sources[0].interval, Duration::from_secs(600));
     assert_eq!(c.sources[1].interval, Duration::from_secs(3600));
@@ -100,7 +104,23 @@ fn defaults_apply_to_an_empty_file() {
     assert_eq!(c.feed.max_items, 100);
     assert_eq!(c.poll.interval, Duration::from_secs(900));
     assert_eq!(c.server.base_url.as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(c.server.write_timeout, DEFAULT_WRITE_TIMEOUT);
+    assert_eq!(c.server.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
     assert!(c.sources.is_empty());
+}
+
+#[test]
+fn server_time_limits_are_bounded() {
+    let p = problems("[server]\nwrite_timeout = \"2h\"\nshutdown_grace = \"0s\"\n");
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p[0].contains(":2:17: `write_timeout` must be at most 1h"),
+        "{p:?}"
+    );
+    assert!(
+        p[1].contains(":3:18: `shutdown_grace` must be at least 1s"),
+        "{p:?}"
+    );
 }
 
 #[test]

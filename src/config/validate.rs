@@ -36,6 +36,35 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
             }
         },
     };
+    let mut bounded = |value: &Option<toml::Spanned<String>>, key: &str, max: Duration, default| {
+        let Some(value) = value else { return default };
+        match parse_duration(value, key, problems) {
+            Some(d) if d <= max => d,
+            Some(_) => {
+                problems.at(
+                    value.span(),
+                    format!(
+                        "`{key}` must be at most {}",
+                        humantime::format_duration(max)
+                    ),
+                );
+                default
+            }
+            None => default,
+        }
+    };
+    let write_timeout = bounded(
+        &raw.server.write_timeout,
+        "write_timeout",
+        Duration::from_secs(3600),
+        DEFAULT_WRITE_TIMEOUT,
+    );
+    let shutdown_grace = bounded(
+        &raw.server.shutdown_grace,
+        "shutdown_grace",
+        Duration::from_secs(300),
+        DEFAULT_SHUTDOWN_GRACE,
+    );
     let max_items = match &raw.feed.max_items {
         None => 100,
         Some(n) if (1..=10_000).contains(n.get_ref()) => *n.get_ref() as usize,
@@ -120,7 +149,12 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Problems<'_>) -> Config {
     let sources = validate_sources(raw.sources, poll.interval, problems);
     let dedup = validate_dedup(&raw.dedup, problems);
     Config {
-        server: Server { listen, base_url },
+        server: Server {
+            listen,
+            base_url,
+            write_timeout,
+            shutdown_grace,
+        },
         feed,
         store,
         poll,

@@ -72,11 +72,13 @@ pub async fn run<S: Future<Output = ()>>(
     // map. With 10,000 sources each full copy is ~4 MB.
     let sources = Arc::new(std::mem::take(&mut config.sources));
     let (sources_tx, sources_rx) = watch::channel(sources.clone());
+    let (limits_tx, limits_rx) = watch::channel(serve::Limits::from(&config.server));
     let shared = serve::Shared {
         snapshots,
         store: store.clone(),
         metrics: metrics.clone(),
         sources: sources_rx,
+        limits: limits_rx,
     };
     let (server, socket_activated) = Server::start(config.server.listen, &shared).await?;
     tracing::info!(addr = %server.addr, sources = sources.len(), "serving the merged feed");
@@ -110,6 +112,7 @@ pub async fn run<S: Future<Output = ()>>(
         pollers,
         live: ingest.live,
         sources: sources_tx,
+        limits: limits_tx,
     };
     tokio::pin!(shutdown);
     loop {
@@ -124,8 +127,9 @@ pub async fn run<S: Future<Output = ()>>(
     shut_down(running, token, ingest.task).await
 }
 
-/// Stops in order: the pollers (no more batches), the server (finishing in-flight requests),
-/// then ingest, which stores what is queued and flushes.
+/// Stops in order: the pollers (no more batches), the server (finishing in-flight responses
+/// within `[server] shutdown_grace`, then dropping the connections left), then ingest, which
+/// stores what is queued and flushes.
 async fn shut_down(
     running: Running,
     token: CancellationToken,

@@ -32,6 +32,8 @@ pub(super) struct Running {
     pub live: watch::Sender<Arc<ingest::Live>>,
     /// The configured sources, as the server reads them.
     pub sources: watch::Sender<Arc<Vec<Source>>>,
+    /// The server's time limits, as each new connection reads them.
+    pub limits: watch::Sender<serve::Limits>,
 }
 
 impl Running {
@@ -49,6 +51,10 @@ impl Running {
         if next.server.listen != self.current.server.listen {
             self.move_server(next.server.listen).await;
         }
+        self.limits.send_if_modified(|limits| {
+            let next = serve::Limits::from(&next.server);
+            std::mem::replace(limits, next) != next
+        });
         if next.poll != self.current.poll {
             self.pollers.set_poll(&next.poll)?;
         }

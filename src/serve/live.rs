@@ -9,30 +9,35 @@
 //! per-response header map.
 //!
 //! Requests are still parsed by `httparse` (hyper's own parser). Only a keep-alive HTTP/1.1
-//! `GET` or `HEAD` of a live feed is answered here; the first request that is anything else
-//! (another path, a body, `Connection: close`, HTTP/1.0, a malformed head) hands the
-//! connection, with every byte already read, to hyper for the rest of its life. So this path
-//! never has to get an edge of HTTP right that it does not need.
+//! `GET` or `HEAD` of a live feed, with one valid `Host`, that gets a `200` or a `304`, is
+//! answered here; the first request that is anything else (another path, a body,
+//! `Connection: close`, HTTP/1.0, a bad `Host`, a `406`, a malformed or too large head) hands
+//! the connection, with every byte already read, to hyper for the rest of its life. So this
+//! path never has to get an edge of HTTP right that it does not need.
+//!
+//! Hyper is handed a head only once it is whole, malformed, or larger than
+//! [`super::MAX_HEAD`] (then hyper answers `431` from the bytes handed over): it never waits
+//! for the rest of a head this path started reading, so the time a head took here counts
+//! against the one [`super::HEAD_TIMEOUT`].
 
+use std::future::Future;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::http::HeaderMap;
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::heads::head;
-use super::negotiate::{choose, Variant};
+use super::negotiate::{Asked, Variant};
 use super::per_snapshot::PerSnapshot;
 use super::{live_doc, ConnectionSnapshot};
 use crate::render::{Rendered, Snapshot};
-
-/// A request head larger than this is left to hyper (which answers `431`).
-const MAX_HEAD: usize = 16 * 1024;
 
 /// How a connection left this path.
 pub(super) enum Outcome {
@@ -150,12 +155,14 @@ struct LiveRequest {
     head_only: bool,
 }
 
-/// Answers live-feed requests on `stream` until one is not, the peer leaves, or `stop`.
+/// Answers live-feed requests on `stream` until one is not, the peer leaves, or `stop`. A
+/// response the peer takes no byte of for `write_timeout` ends the connection.
 pub(super) async fn answer(
     stream: &mut TcpStream,
     snapshot: &mut ConnectionSnapshot,
     spools: &Spools,
     stop: &CancellationToken,
+    write_timeout: Duration,
 ) -> Outcome {
     let mut read = BytesMut::with_capacity(4096);
     // When the current request's head must be complete: set when waiting for it begins.
@@ -165,15 +172,20 @@ pub(super) async fn answer(
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut request = httparse::Request::new(&mut headers);
             match request.parse(&read) {
+                // Hyper answers 431 to a whole head larger than MAX_HEAD too.
+                Ok(httparse::Status::Complete(len)) if len > super::MAX_HEAD => {
+                    return Outcome::HandOver(read)
+                }
                 Ok(httparse::Status::Complete(len)) => {
                     Some((len, live_request(&request, snapshot)))
                 }
                 Ok(httparse::Status::Partial) => None,
+                Err(httparse::Error::TooManyHeaders) if !whole_or_malformed(&read) => None,
                 Err(_) => return Outcome::HandOver(read),
             }
         };
         let Some((len, asked)) = parsed else {
-            if read.len() > MAX_HEAD {
+            if read.len() >= super::MAX_HEAD {
                 return Outcome::HandOver(read);
             }
             let got = tokio::select! {
@@ -202,11 +214,22 @@ pub(super) async fn answer(
         read.advance(len);
         let (head, body) = spool.response(asked.variant);
         let body = body.filter(|_| !asked.head_only);
-        if send(stream, head, body).await.is_err() || stop.is_cancelled() {
+        if send(stream, head, body, write_timeout).await.is_err() || stop.is_cancelled() {
             return Outcome::Closed;
         }
         deadline = tokio::time::Instant::now() + super::HEAD_TIMEOUT;
     }
+}
+
+/// Whether a head with more headers than this path parses is whole or malformed for hyper,
+/// which allows up to 100 (then `431`), rather than still arriving: only then is it handed
+/// over. (Rare: the larger array is made only here.)
+fn whole_or_malformed(read: &[u8]) -> bool {
+    let mut headers = vec![httparse::EMPTY_HEADER; 100];
+    !matches!(
+        httparse::Request::new(&mut headers).parse(read),
+        Ok(httparse::Status::Partial)
+    )
 }
 
 /// Whether `request` is one this path answers, and which document it wants.
@@ -223,13 +246,24 @@ fn live_request(
         _ => return None,
     };
     let path = request.path?.split('?').next()?;
-    let doc = super::live_index(path)?;
-    // The headers that decide the variant; any header that changes how the connection or the
-    // request body works sends the request to hyper.
-    let mut deciding = HeaderMap::new();
+    let index = super::live_index(path)?;
+    let doc = live_doc(snapshot.latest(), index)?;
+    // The headers that decide the variant; a missing, repeated or invalid Host (hyper's side
+    // answers 400), or any header that changes how the connection or the request body works,
+    // sends the request to hyper.
+    let mut asked = Asked::new();
+    let mut hosts = 0;
     for h in request.headers.iter() {
         let name = h.name;
-        if name.eq_ignore_ascii_case("connection")
+        if asked.field(doc, name, h.value) {
+            continue;
+        }
+        if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+            if !super::valid_host(h.value) {
+                return None;
+            }
+        } else if name.eq_ignore_ascii_case("connection")
             || name.eq_ignore_ascii_case("transfer-encoding")
             || name.eq_ignore_ascii_case("expect")
             || name.eq_ignore_ascii_case("upgrade")
@@ -237,26 +271,27 @@ fn live_request(
         {
             return None;
         }
-        let known = [
-            header::IF_NONE_MATCH,
-            header::IF_MODIFIED_SINCE,
-            header::ACCEPT_ENCODING,
-        ];
-        if let Some(known) = known.iter().find(|k| name.eq_ignore_ascii_case(k.as_str())) {
-            let value = HeaderValue::from_bytes(h.value).ok()?;
-            deciding.append(HeaderName::clone(known), value);
-        }
     }
-    let variant = choose(live_doc(snapshot.latest(), doc)?, &deciding);
+    if hosts != 1 {
+        return None;
+    }
+    // `None`: a 406, left to hyper's side.
+    let variant = asked.variant(doc)?;
     Some(LiveRequest {
-        doc,
+        doc: index,
         variant,
         head_only,
     })
 }
 
-/// Writes `head` with today's `Date`, then `body` (if any) by `sendfile`.
-async fn send(stream: &TcpStream, head: &[u8], body: Option<&Body>) -> std::io::Result<()> {
+/// Writes `head` with today's `Date`, then `body` (if any) by `sendfile`; fails when the
+/// peer takes no byte for `timeout`.
+async fn send(
+    stream: &TcpStream,
+    head: &[u8],
+    body: Option<&Body>,
+    timeout: Duration,
+) -> std::io::Result<()> {
     let mut whole = Vec::with_capacity(head.len() + 48);
     whole.extend_from_slice(head);
     whole.extend_from_slice(b"date: ");
@@ -269,7 +304,7 @@ async fn send(stream: &TcpStream, head: &[u8], body: Option<&Body>) -> std::io::
     };
     let mut sent = 0;
     while sent < whole.len() {
-        sent += write_with(stream, || {
+        sent += write_with(stream, timeout, || {
             Ok(rustix::net::send(stream, &whole[sent..], flags)?)
         })
         .await?;
@@ -280,7 +315,7 @@ async fn send(stream: &TcpStream, head: &[u8], body: Option<&Body>) -> std::io::
     let mut offset = 0u64;
     while offset < body.len {
         let left = (body.len - offset) as usize;
-        write_with(stream, || {
+        write_with(stream, timeout, || {
             Ok(rustix::fs::sendfile(
                 stream,
                 &body.file,
@@ -293,28 +328,94 @@ async fn send(stream: &TcpStream, head: &[u8], body: Option<&Body>) -> std::io::
     Ok(())
 }
 
-/// Runs a non-blocking write `op` once the socket is writable, again after each `WouldBlock`.
-/// Zero bytes written means the peer is gone.
+/// Runs a non-blocking write `op`, again each time the socket becomes writable after a
+/// `WouldBlock`; fails when it does not within `timeout`. Zero bytes written means the peer
+/// is gone. A write that goes through at once (the usual case) starts no timer.
 async fn write_with(
     stream: &TcpStream,
+    timeout: Duration,
     mut op: impl FnMut() -> std::io::Result<usize>,
 ) -> std::io::Result<usize> {
     loop {
-        stream.writable().await?;
+        // `try_io` returns `WouldBlock` without calling `op` when the socket is not known to
+        // be writable.
         match stream.try_io(Interest::WRITABLE, &mut op) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                match tokio::time::timeout(timeout, stream.writable()).await {
+                    Ok(ready) => ready?,
+                    Err(_) => return Err(stalled()),
+                }
+            }
             Err(e) => return Err(e),
         }
     }
 }
 
+/// The error that ends a connection whose peer took no byte for the write timeout.
+fn stalled() -> std::io::Error {
+    tracing::debug!("closing a connection whose client took no byte for the write timeout");
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "the client took no byte for the write timeout",
+    )
+}
+
 /// A socket whose first reads return the bytes this path read but did not answer, so hyper
-/// sees the connection from where this path left it.
+/// sees the connection from where this path left it; and whose writes fail once the peer has
+/// taken no byte for the write timeout (hyper has no such limit of its own).
 pub(super) struct Prefixed {
-    pub(super) read: BytesMut,
-    pub(super) stream: TcpStream,
+    read: BytesMut,
+    stream: TcpStream,
+    write_timeout: Duration,
+    /// Runs from the first write that could not proceed; made at the first such write and
+    /// reset at each later stall.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// A write is waiting and `stall` runs for it.
+    stalled: bool,
+}
+
+impl Prefixed {
+    pub(super) fn new(read: BytesMut, stream: TcpStream, write_timeout: Duration) -> Prefixed {
+        Prefixed {
+            read,
+            stream,
+            write_timeout,
+            stall: None,
+            stalled: false,
+        }
+    }
+
+    /// `written` unless it is still waiting and has been for the write timeout.
+    fn progress(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<std::io::Result<usize>>,
+    ) -> Poll<std::io::Result<usize>> {
+        if written.is_ready() {
+            self.stalled = false;
+            return written;
+        }
+        let stall = match (&mut self.stall, self.stalled) {
+            (Some(stall), true) => stall,
+            (stall, _) => {
+                let deadline = tokio::time::Instant::now() + self.write_timeout;
+                self.stalled = true;
+                match stall {
+                    Some(stall) => {
+                        stall.as_mut().reset(deadline);
+                        stall
+                    }
+                    None => stall.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                }
+            }
+        };
+        match stall.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(stalled())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 impl AsyncRead for Prefixed {
@@ -340,7 +441,9 @@ impl AsyncWrite for Prefixed {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.progress(cx, written)
     }
 
     fn poll_write_vectored(
@@ -348,7 +451,9 @@ impl AsyncWrite for Prefixed {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.progress(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -48,10 +48,39 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The configured sources, replaced on reload.
     pub sources: watch::Receiver<Arc<Vec<crate::config::Source>>>,
+    /// The server's time limits, replaced on reload (a connection keeps those it was
+    /// accepted with).
+    pub limits: watch::Receiver<Limits>,
 }
 
-/// How long a client has to send a request's head (see [`serve`]); the same in [`live`].
+/// How long a client has to send a request's head (see [`serve`]); the same in [`live`],
+/// which hands hyper only complete heads (or too large ones), so the time a head took there
+/// is not given again.
 const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The largest request head, request line included, either path takes: past it, `431`
+/// (hyper answers it; the live path hands such a head over with what it read, from which
+/// hyper answers at once).
+const MAX_HEAD: usize = 32 * 1024;
+
+/// The server's time limits, from `[server]` in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A response the client takes no byte of for this long is abandoned and its connection
+    /// closed, on both paths.
+    pub write_timeout: std::time::Duration,
+    /// How long connections may go on sending once the server stops; then they are dropped.
+    pub shutdown_grace: std::time::Duration,
+}
+
+impl From<&crate::config::Server> for Limits {
+    fn from(server: &crate::config::Server) -> Limits {
+        Limits {
+            write_timeout: server.write_timeout,
+            shutdown_grace: server.shutdown_grace,
+        }
+    }
+}
 
 /// The paths of the live feeds, served from the snapshot before the router.
 const LIVE_PATHS: [&str; 5] = ["/feed.xml", "/atom.xml", "/feed.json", "/sources.opml", "/"];
@@ -105,16 +134,20 @@ impl http_body::Body for FeedBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         match self {
-            FeedBody::Bytes(bytes) => {
-                http_body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
-            }
+            FeedBody::Bytes(Some(bytes)) => http_body::SizeHint::with_exact(bytes.len() as u64),
+            // No body (`304`, `HEAD`): not an exact 0, or axum would add `Content-Length: 0`,
+            // which a `304` must not carry (RFC 9110 §8.6) and which for a `HEAD` would not
+            // be the length of the `200`. The heads carry the right one.
+            FeedBody::Bytes(None) => http_body::SizeHint::default(),
             FeedBody::Routed(body) => body.size_hint(),
         }
     }
 }
 
 /// Serves HTTP/1.1 on `listener` until `stop` is cancelled, then stops accepting, lets every
-/// connection finish the request it is answering, and returns once all are closed.
+/// connection finish the response it is sending, and returns once all are closed, or once
+/// the shutdown grace ([`Limits`]) is over, dropping those still open: a client that does not
+/// read cannot hold the daemon's shutdown.
 ///
 /// A connection starts in [`live`], which answers the live feeds ([`LIVE_PATHS`]) from
 /// prebuilt heads and sends bodies with `sendfile`; it keeps the snapshot it last used and
@@ -131,9 +164,11 @@ pub async fn serve(
     // A client gets HEAD_TIMEOUT to send each request's head, counted from when the server
     // starts waiting for it (so an idle keep-alive connection is closed after it too):
     // otherwise a client that connects and sends nothing, or one byte a minute, holds a
-    // connection and its descriptor for ever.
+    // connection and its descriptor for ever. A head larger than MAX_HEAD gets 431, as on
+    // the live path (hyper's default is ~400 KB).
     http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEAD_TIMEOUT);
+        .header_read_timeout(HEAD_TIMEOUT)
+        .max_header_size(MAX_HEAD);
     let spools = Arc::new(live::Spools::default());
     loop {
         let stream = tokio::select! {
@@ -159,31 +194,78 @@ pub async fn serve(
         let routed = routed.clone();
         let spools = spools.clone();
         let http = http.clone();
+        let limits = *shared.limits.borrow();
         // Each connection waits on its own child token: polling it on every request then
         // touches only this connection's waiter, not one shared by all of them.
         let stop = stop.child_token();
         connections.spawn(async move {
-            let (mut stream, mut snapshot) = (stream, snapshot);
-            let read = match live::answer(&mut stream, &mut snapshot, &spools, &stop).await {
-                live::Outcome::Closed => return,
-                live::Outcome::HandOver(read) => read,
+            let served = connection(stream, snapshot, &spools, routed, http, &stop, limits);
+            // Once the daemon stops, the response being sent has the grace to finish; then the
+            // connection is dropped (closed) wherever it is.
+            let grace_over = async {
+                stop.cancelled().await;
+                tokio::time::sleep(limits.shutdown_grace).await;
             };
-            let service = Connection { routed };
-            let io = TokioIo::new(live::Prefixed { read, stream });
-            let conn = http.serve_connection(io, service);
-            let mut conn = std::pin::pin!(conn);
             tokio::select! {
                 biased;
-                _ = conn.as_mut() => return,
-                () = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+                () = served => {}
+                () = grace_over => {
+                    tracing::debug!("closing a connection still sending at the end of the shutdown grace");
+                }
             }
-            let _ = conn.await;
         });
     }
     drop(listener);
     connections.close();
-    connections.wait().await;
+    // Each connection drops itself at the end of the grace it was accepted with; the margin
+    // covers the scheduling in between. One still running after it (a reload shortened the
+    // grace meanwhile) ends on its own, at the end of its grace.
+    let grace = shared.limits.borrow().shutdown_grace;
+    if tokio::time::timeout(
+        grace + std::time::Duration::from_secs(1),
+        connections.wait(),
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!(
+            "connections still open after the shutdown grace are left to end on their own"
+        );
+    }
     Ok(())
+}
+
+/// One connection: the live path first, then hyper for the rest of its life.
+async fn connection(
+    mut stream: tokio::net::TcpStream,
+    mut snapshot: ConnectionSnapshot,
+    spools: &live::Spools,
+    routed: Router,
+    http: hyper::server::conn::http1::Builder,
+    stop: &CancellationToken,
+    limits: Limits,
+) {
+    let live = live::answer(
+        &mut stream,
+        &mut snapshot,
+        spools,
+        stop,
+        limits.write_timeout,
+    );
+    let read = match live.await {
+        live::Outcome::Closed => return,
+        live::Outcome::HandOver(read) => read,
+    };
+    let service = Connection { routed };
+    let io = TokioIo::new(live::Prefixed::new(read, stream, limits.write_timeout));
+    let conn = http.serve_connection(io, service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        biased;
+        _ = conn.as_mut() => return,
+        () = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+    }
+    let _ = conn.await;
 }
 
 /// Errors that concern one connection only (the peer gave up before we accepted it).
@@ -230,11 +312,197 @@ impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Con
         Pin<Box<dyn Future<Output = Result<axum::http::Response<FeedBody>, Infallible>> + Send>>;
 
     fn call(&self, req: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
+        if let Some(refused) = before_routing(&req) {
+            return Box::pin(std::future::ready(Ok(refused)));
+        }
         // The router is always ready (`poll_ready` only exists for tower's contract).
         let answer = self.routed.clone().call(req.map(axum::body::Body::new));
         Box::pin(async move {
             let Ok(response) = answer.await;
             Ok(response.map(FeedBody::Routed))
         })
+    }
+}
+
+/// The answers given before any route is looked at, the same for every target:
+///
+/// - `400` to a request without exactly one valid `Host` (an HTTP/1.0 one may have none),
+///   RFC 9112 §3.2; the connection is closed after it, as nothing it says can be trusted.
+/// - `501` to a method RFC 9110 (or RFC 5789, PATCH) does not define (§9.1); the routes
+///   answer `405` to those they define but do not allow.
+/// - `200` to `OPTIONS *`, the server as a whole (§9.3.7).
+fn before_routing<B>(req: &axum::http::Request<B>) -> Option<axum::http::Response<FeedBody>> {
+    use axum::http::{header, Method, StatusCode, Version};
+    let answer = |status: StatusCode, text: &'static str| {
+        let mut response = axum::http::Response::new(FeedBody::Bytes(
+            (req.method() != Method::HEAD).then(|| Bytes::from_static(text.as_bytes())),
+        ));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(header::CONTENT_LENGTH, text.len().into());
+        response
+    };
+    let mut hosts = 0;
+    let mut valid = true;
+    for host in req.headers().get_all(header::HOST) {
+        hosts += 1;
+        valid &= valid_host(host.as_bytes());
+    }
+    if hosts > 1 || !valid || (hosts == 0 && req.version() == Version::HTTP_11) {
+        let mut response = answer(
+            StatusCode::BAD_REQUEST,
+            "a request needs one valid Host header (RFC 9112 section 3.2)\n",
+        );
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        return Some(response);
+    }
+    let method = req.method();
+    if !KNOWN_METHODS.contains(method) {
+        return Some(answer(
+            StatusCode::NOT_IMPLEMENTED,
+            "this server implements GET, HEAD and OPTIONS\n",
+        ));
+    }
+    if method == Method::OPTIONS && req.uri().path() == "*" {
+        let mut response = axum::http::Response::new(FeedBody::Bytes(None));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static(ALLOW));
+        response.headers_mut().insert(
+            header::CONTENT_LENGTH,
+            header::HeaderValue::from_static("0"),
+        );
+        return Some(response);
+    }
+    None
+}
+
+/// The methods RFC 9110 defines, and PATCH (RFC 5789): any other gets `501`.
+const KNOWN_METHODS: [axum::http::Method; 9] = [
+    axum::http::Method::GET,
+    axum::http::Method::HEAD,
+    axum::http::Method::POST,
+    axum::http::Method::PUT,
+    axum::http::Method::DELETE,
+    axum::http::Method::CONNECT,
+    axum::http::Method::OPTIONS,
+    axum::http::Method::TRACE,
+    axum::http::Method::PATCH,
+];
+
+/// The methods every resource here allows, as `Allow` lists them.
+const ALLOW: &str = "GET, HEAD, OPTIONS";
+
+/// Whether `value` is a valid `Host` (RFC 9112 §3.2: `uri-host [ ":" port ]`, RFC 3986
+/// §3.2.2): an IP literal in brackets, or a reg-name (which covers IPv4 addresses) of
+/// unreserved characters, percent-escapes and sub-delims; empty is valid.
+pub(super) fn valid_host(value: &[u8]) -> bool {
+    let (host_ok, port) = match value.strip_prefix(b"[") {
+        Some(literal) => {
+            let Some(end) = literal.iter().position(|&b| b == b']') else {
+                return false;
+            };
+            let port = match &literal[end + 1..] {
+                [] => &[][..],
+                [b':', port @ ..] => port,
+                _ => return false,
+            };
+            (ip_literal(&literal[..end]), port)
+        }
+        None => {
+            let (host, port) = match value.iter().position(|&b| b == b':') {
+                Some(colon) => (&value[..colon], &value[colon + 1..]),
+                None => (value, &[][..]),
+            };
+            (reg_name(host), port)
+        }
+    };
+    host_ok && port.iter().all(u8::is_ascii_digit)
+}
+
+/// `IPv6address / IPvFuture` (RFC 3986 §3.2.2), without the brackets.
+fn ip_literal(text: &[u8]) -> bool {
+    if let [b'v' | b'V', rest @ ..] = text {
+        let Some(dot) = rest.iter().position(|&b| b == b'.') else {
+            return false;
+        };
+        return dot > 0
+            && rest[..dot].iter().all(u8::is_ascii_hexdigit)
+            && rest.len() > dot + 1
+            && rest[dot + 1..]
+                .iter()
+                .all(|&b| unreserved(b) || sub_delim(b) || b == b':');
+    }
+    std::str::from_utf8(text).is_ok_and(|t| t.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+/// `*( unreserved / pct-encoded / sub-delims )`.
+fn reg_name(text: &[u8]) -> bool {
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if b == b'%' {
+            if !text
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+            {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !unreserved(b) && !sub_delim(b) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn sub_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_host;
+
+    #[test]
+    fn hosts() {
+        for (host, valid) in [
+            ("example.org", true),
+            ("example.org:8080", true),
+            ("127.0.0.1:80", true),
+            ("[::1]:8080", true),
+            ("[::1]", true),
+            ("[v1.x]", true),
+            ("", true),
+            ("a%20b", true),
+            ("exa mple.org", false),
+            ("a@b", false),
+            ("a:b", false),
+            ("a:80:80", false),
+            ("[::1", false),
+            ("[::g]", false),
+            ("[::1]x", false),
+            ("a%2", false),
+            ("a/b", false),
+        ] {
+            assert_eq!(valid_host(host.as_bytes()), valid, "{host:?}");
+        }
     }
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 
 use super::heads::{self, Heads, SnapshotHeads};
-use super::negotiate::{choose, Variant};
+use super::negotiate::{Asked, Variant};
 use super::per_snapshot::PerSnapshot;
 use super::{live_doc, live_index, FeedBody, Shared};
 use crate::render::{Rendered, Snapshot};
@@ -45,26 +45,38 @@ impl Routes {
 /// The routes: `/feed.xml` (RSS 2.0), `/atom.xml` (Atom 1.0), `/feed.json` (JSON Feed 1.1),
 /// `/stories/{id}.json` and
 /// `/stories.json?url=` (a story with every copy and why it joined), `/healthz`, and `/`.
+///
+/// Every route answers GET, HEAD and OPTIONS; other methods RFC 9110 defines get `405`
+/// (those it does not, `501`: see [`super::before_routing`]).
 pub fn router(shared: Shared) -> Router {
     Router::new()
-        .route("/", get(live_feed))
-        .route("/feed.xml", get(live_feed))
-        .route("/atom.xml", get(live_feed))
-        .route("/feed.json", get(live_feed))
-        .route("/sources.opml", get(live_feed))
-        .route("/archive/{file}", get(archive))
-        .route("/tags/{file}", get(tag_feed))
-        .route("/sources/{file}", get(source_feed))
-        .route("/stories/{id}", get(story_by_id))
-        .route("/stories.json", get(story_by_url))
-        .route("/dropped.json", get(dropped_by_url))
-        .route("/metrics", get(metrics))
-        .route("/status", get(status))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/", page(live_feed))
+        .route("/feed.xml", page(live_feed))
+        .route("/atom.xml", page(live_feed))
+        .route("/feed.json", page(live_feed))
+        .route("/sources.opml", page(live_feed))
+        .route("/archive/{file}", page(archive))
+        .route("/tags/{file}", page(tag_feed))
+        .route("/sources/{file}", page(source_feed))
+        .route("/stories/{id}", page(story_by_id))
+        .route("/stories.json", page(story_by_url))
+        .route("/dropped.json", page(dropped_by_url))
+        .route("/metrics", page(metrics))
+        .route("/status", page(status))
+        .route("/healthz", page(|| async { "ok\n" }))
         .with_state(Routes {
             shared,
             heads: Arc::default(),
         })
+}
+
+/// A resource read with GET (and so HEAD), that also answers OPTIONS.
+fn page<H, T>(handler: H) -> MethodRouter<Routes>
+where
+    H: axum::handler::Handler<T, Routes>,
+    T: 'static,
+{
+    get(handler).options(|| async { ([(header::ALLOW, super::ALLOW)], ()) })
 }
 
 /// Most stories one archive page carries: bounded work per request.
@@ -238,14 +250,16 @@ async fn live_feed(State(s): State<Routes>, req: Request) -> Response {
 /// The response to a GET or HEAD of `doc`: headers cloned from `heads` (built once per
 /// snapshot for the documents every snapshot carries), or built for this response for the
 /// documents rendered on request (per-source feeds, archive pages), and a body that shares the
-/// rendered bytes.
+/// rendered bytes; `406` when the client refused every coding we have.
 fn respond(
     doc: &Rendered,
     heads: Option<&Heads>,
     method: &Method,
     headers: &HeaderMap,
 ) -> Response<FeedBody> {
-    let variant = choose(doc, headers);
+    let Some(variant) = Asked::of(doc, headers).variant(doc) else {
+        return not_acceptable(method);
+    };
     let (status, body) = match variant {
         Variant::NotModified => (StatusCode::NOT_MODIFIED, None),
         Variant::Brotli => (StatusCode::OK, Some(&doc.brotli)),
@@ -264,5 +278,26 @@ fn respond(
     let mut response = axum::http::Response::new(FeedBody::Bytes(body));
     *response.status_mut() = status;
     *response.headers_mut() = head;
+    response
+}
+
+/// `406`: the request's `Accept-Encoding` refuses brotli, gzip and identity alike (RFC 9110
+/// §12.5.3, §15.5.7).
+fn not_acceptable(method: &Method) -> Response<FeedBody> {
+    const TEXT: &str =
+        "this resource is sent as br, gzip or identity; Accept-Encoding refused all three\n";
+    let body = (method != Method::HEAD).then(|| bytes::Bytes::from_static(TEXT.as_bytes()));
+    let mut response = axum::http::Response::new(FeedBody::Bytes(body));
+    *response.status_mut() = StatusCode::NOT_ACCEPTABLE;
+    let h = response.headers_mut();
+    h.insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept-Encoding"),
+    );
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CONTENT_LENGTH, TEXT.len().into());
     response
 }

@@ -169,6 +169,29 @@ impl Daemon {
         })
     }
 
+    /// Waits at most `limit` for the process to exit: `None` if it is still running.
+    pub fn wait_exit_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().ok().flatten() {
+                return Some(status);
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// The `127.0.0.1:PORT` the daemon serves on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("the daemon's address")
+    }
+
     /// SIGKILL: no chance to flush or clean up.
     pub fn kill9(&mut self) {
         self.signal("KILL");

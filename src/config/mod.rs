@@ -194,6 +194,8 @@ impl Config {
 fn hint_for_toml_error(message: &str) -> String {
     if message.starts_with("unknown field") {
         format!("{message} (check the spelling; config/feedmerge.toml lists every key)")
+    } else if message.contains("untagged enum RawSecret") {
+        "a secret is a string or a table with exactly one key: { env = \"NAME\" }, { file = \"/path\" } or { credential = \"name\" }".to_string()
     } else {
         message.to_string()
     }

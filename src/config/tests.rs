@@ -102,3 +102,89 @@ fn defaults_apply_to_an_empty_file() {
     assert_eq!(c.server.base_url.as_str(), "http://127.0.0.1:8080/");
     assert!(c.sources.is_empty());
 }
+
+/// Every table rejects a key it does not know, at the key's line: a misspelled setting must
+/// never be silently ignored (`[pol]` or `max_bodyy = 1` would leave the default in force).
+#[test]
+fn every_table_rejects_an_unknown_key_at_its_line() {
+    let source = "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n";
+    let cases: &[(&str, &str, &str)] = &[
+        ("top level", "titel = \"x\"\n", "titel"),
+        ("a misspelled table", "[pol]\ninterval = \"5m\"\n", "pol"),
+        ("[server]", "[server]\nlisten_on = \"127.0.0.1:1\"\n", "listen_on"),
+        ("[feed]", "[feed]\nmax_itemz = 3\n", "max_itemz"),
+        ("[store]", "[store]\nmax_ages = \"30d\"\n", "max_ages"),
+        ("[poll]", "[poll]\nmax_bodyy = 1\n", "max_bodyy"),
+        ("[dedup]", "[dedup]\nthreshhold = 0.9\n", "threshhold"),
+        ("[publish]", "[publish]\nmin_source = 2\n", "min_source"),
+        (
+            "[[filter]]",
+            "[[filter]]\naction = \"drop\"\npatern = \"x\"\n",
+            "patern",
+        ),
+        (
+            "[[source]]",
+            "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nintervall = \"5m\"\n",
+            "intervall",
+        ),
+        (
+            "an inline source filter",
+            "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nfilter = [{ action = \"drop\", patern = \"x\" }]\n",
+            "patern",
+        ),
+        (
+            "a source's [[source.filter]]",
+            "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n[[source.filter]]\naction = \"drop\"\nfeild = \"title\"\n",
+            "feild",
+        ),
+    ];
+    for (what, text, key) in cases {
+        let text = if text.starts_with("[[source]]") {
+            text.to_string()
+        } else {
+            format!("{text}{source}")
+        };
+        let p = problems(&text);
+        let line = text
+            .lines()
+            .position(|l| l.contains(key))
+            .map(|i| i + 1)
+            .unwrap();
+        assert_eq!(p.len(), 1, "{what}: {p:?}");
+        assert!(
+            p[0].starts_with(&format!("/etc/feedmerge/feedmerge.toml:{line}:"))
+                && p[0].contains(&format!("`{key}`")),
+            "{what}: {p:?}"
+        );
+    }
+}
+
+/// A secret written as a table takes exactly one of `env`, `file`, `credential`: a misspelled
+/// or extra key is an error, not a secret read from somewhere else than the person meant.
+#[test]
+fn a_secret_table_with_an_unknown_key_is_refused() {
+    let source = "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n";
+    for secret in [
+        "{ env = \"FEEDMERGE_TEST_PW\", fille = \"/x\" }",
+        "{ enn = \"FEEDMERGE_TEST_PW\" }",
+        "{ file = \"/x\", env = \"FEEDMERGE_TEST_PW\" }",
+    ] {
+        for key in ["password = ", "headers = { \"X-Api-Key\" = "] {
+            let close = if key.starts_with("headers") { " }" } else { "" };
+            let user = if key.starts_with("password") {
+                "username = \"u\"\n"
+            } else {
+                ""
+            };
+            let line = if user.is_empty() { 4 } else { 5 };
+            let text = format!("{source}{user}{key}{secret}{close}\n");
+            let p = problems(&text);
+            assert!(
+                p.len() == 1
+                    && p[0].starts_with(&format!("/etc/feedmerge/feedmerge.toml:{line}:"))
+                    && p[0].contains("{ env = \"NAME\" }"),
+                "{text}: {p:?}"
+            );
+        }
+    }
+}

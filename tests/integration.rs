@@ -19,6 +19,7 @@ mod page;
 mod pipeline;
 mod polite;
 mod publish;
+mod redirects;
 mod repeats;
 mod rules;
 mod websub;

@@ -397,3 +397,4 @@ fn entry_record(n: u64) -> EntryRecord {
 }
 
 mod indexes;
+mod retention;

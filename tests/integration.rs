@@ -7,6 +7,7 @@ mod archive;
 mod cli;
 mod clients;
 mod corpus;
+mod corpus_entries;
 mod daemon;
 mod dedup_fixtures;
 mod demo;

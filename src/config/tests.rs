@@ -188,3 +188,97 @@ fn a_secret_table_with_an_unknown_key_is_refused() {
         }
     }
 }
+
+/// The example config people start from reads as its comments say: every value it sets.
+#[test]
+fn the_example_config_reads_as_written() {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/feedmerge.toml"
+    ));
+    let c = Config::load(path).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.base_url.as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(
+        (c.feed.title.as_str(), c.feed.max_items),
+        ("My merged news", 100)
+    );
+    assert_eq!(c.store.path, Path::new("/var/lib/feedmerge"));
+    assert_eq!(c.store.retention, Retention::default());
+    assert_eq!(c.poll, Poll::default());
+    assert_eq!(c.dedup, dedup::Settings::default());
+    assert_eq!(c.publish, Publish::default());
+    let global: Vec<_> = c
+        .filters
+        .global
+        .iter()
+        .map(|r| {
+            (
+                r.action,
+                r.field,
+                r.pattern.as_ref().map(|p| p.as_str().to_string()),
+                r.max_age,
+            )
+        })
+        .collect();
+    assert_eq!(
+        global,
+        vec![
+            (
+                filter::Action::Drop,
+                filter::Field::Title,
+                Some("^(sponsored|advertisement):".to_string()),
+                None
+            ),
+            (
+                filter::Action::Drop,
+                filter::Field::Any,
+                None,
+                Some(chrono::Duration::days(30))
+            ),
+        ]
+    );
+    // Case-insensitive, as the comment says.
+    let sponsored = c.filters.global[0].pattern.as_ref().unwrap();
+    assert!(sponsored.is_match("SPONSORED: a sale"));
+    let sources: Vec<_> = c
+        .sources
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.url.as_str(),
+                s.interval.as_secs(),
+                s.tags.clone(),
+                s.priority,
+            )
+        })
+        .collect();
+    let world = vec!["world".to_string()];
+    assert_eq!(
+        sources,
+        vec![
+            (
+                "BBC World",
+                "https://feeds.bbci.co.uk/news/world/rss.xml",
+                600,
+                world.clone(),
+                10
+            ),
+            (
+                "The Guardian World",
+                "https://www.theguardian.com/world/rss",
+                900,
+                world,
+                0
+            ),
+            (
+                "NPR News",
+                "https://feeds.npr.org/1001/rss.xml",
+                900,
+                vec![],
+                0
+            ),
+        ]
+    );
+}

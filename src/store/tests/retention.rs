@@ -124,3 +124,56 @@ fn stories_older_than_max_age_go_with_every_key_and_newer_ones_stay_across_a_reo
     let store = reopen(dir.path());
     expect(&store, "after reopening");
 }
+
+/// Filter records (why an entry was dropped) go once older than `max_age`: kept from just
+/// inside the limit, gone from just past it.
+#[test]
+fn filter_records_older_than_max_age_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = DateTime::from_timestamp(1_700_000_000 + 200 * 86_400, 0).unwrap();
+    let max_age = Duration::days(7);
+    let ages = [
+        ("past", max_age + Duration::seconds(1)),
+        ("at", max_age),
+        ("inside", max_age - Duration::seconds(1)),
+    ];
+    let mut txn = store.begin();
+    for (name, age) in ages {
+        let link = format!("https://s.example/dropped/{name}");
+        let entry = crate::model::Entry {
+            key: EntryKey(name.into()),
+            source: "s".into(),
+            source_url: "https://s.example/feed".into(),
+            guid: None,
+            title: name.into(),
+            url_key: crate::normalize::url_key(&url::Url::parse(&link).unwrap()),
+            link: Some(link),
+            title_key: None,
+            summary: None,
+            content: None,
+            authors: vec![],
+            categories: vec![],
+            enclosures: vec![],
+            published: now - age,
+            priority: 0,
+            signature: Default::default(),
+        };
+        txn.record_dropped(&entry, "global filter 1", now - age)
+            .unwrap();
+    }
+    txn.commit().unwrap();
+    let retention = crate::config::Retention {
+        max_age: Some(max_age),
+        max_stories: None,
+    };
+    store.prune_stories(&retention, now).unwrap();
+    let kept: Vec<(&str, bool)> = ages
+        .iter()
+        .map(|(name, _)| {
+            let url = url::Url::parse(&format!("https://s.example/dropped/{name}")).unwrap();
+            (*name, store.dropped(&url).unwrap().is_some())
+        })
+        .collect();
+    assert_eq!(kept, vec![("past", false), ("at", true), ("inside", true)]);
+}

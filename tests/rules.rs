@@ -418,7 +418,7 @@ password = "wrong-{password}"
 }
 
 /// Just enough base64 for a Basic authorization header in a test.
-mod base64_like {
+pub mod base64_like {
     pub fn encode(input: &str) -> String {
         const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let bytes = input.as_bytes();

@@ -131,4 +131,55 @@ mod tests {
         );
         assert!(e.signature.summary_words.iter().any(|w| w == "lava"));
     }
+
+    /// The [`dedup::Settings`] of a config whose `[dedup]` holds `keys` ("a = 1; b = 2").
+    fn settings(keys: &[&str]) -> dedup::Settings {
+        let text = format!("[dedup]\n{}\n", keys.join("\n").replace("; ", "\n"));
+        crate::config::Config::parse(std::path::Path::new("pairs.toml"), &text)
+            .unwrap()
+            .dedup
+    }
+
+    /// Every threshold pinned by real headline pairs on both sides of it: each pair gets its
+    /// verdict under the defaults (in both orders), and a different one once its boundary
+    /// moves one step across it, so a threshold that drifts either way fails here.
+    #[test]
+    fn real_headline_pairs_sit_on_either_side_of_each_threshold() {
+        let fixture = include_str!("../../tests/fixtures/sts-thresholds/pairs.tsv");
+        let mut boundaries = std::collections::BTreeMap::new();
+        for line in fixture.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (boundary, base, expected, moved) = (f[0], f[1], f[2], f[3]);
+            let (a, b) = (f[5], f[6]);
+            let (sa, sb) = (f.get(7).copied(), f.get(8).copied());
+            let base: Vec<&str> = if base == "-" { vec![] } else { vec![base] };
+            let mut shifted = base.clone();
+            shifted.push(moved);
+            for (x, y, sx, sy) in [(a, b, sa, sb), (b, a, sb, sa)] {
+                let (got, why) = judge(x, y, sx, sy, &settings(&base));
+                assert_eq!(got, expected, "{boundary}: {x} / {y}: {why}");
+                let (got, why) = judge(x, y, sx, sy, &settings(&shifted));
+                assert_ne!(got, expected, "{boundary} with {moved}: {x} / {y}: {why}");
+            }
+            *boundaries
+                .entry((boundary, expected == "duplicate"))
+                .or_insert(0) += 1;
+        }
+        // Each threshold has a pair that merges and one that does not.
+        for boundary in [
+            "threshold",
+            "min_shared",
+            "min_words",
+            "related",
+            "summary_threshold",
+        ] {
+            let merged = boundary != "related";
+            assert!(boundaries.contains_key(&(boundary, false)), "{boundary}");
+            assert_eq!(
+                boundaries.contains_key(&(boundary, true)),
+                merged,
+                "{boundary}"
+            );
+        }
+    }
 }

@@ -212,6 +212,9 @@ impl Config {
 /// names between backticks are the key and the keys its table accepts. The hint names the
 /// nearest of them, or the other table the key belongs to.
 fn hint_for_toml_error(message: &str) -> String {
+    if message.contains("untagged enum RawSecret") {
+        return "a secret is a string or a table with exactly one key: { env = \"NAME\" }, { file = \"/path\" } or { credential = \"name\" }".to_string();
+    }
     if !message.starts_with("unknown field") {
         return message.to_string();
     }

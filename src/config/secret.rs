@@ -35,9 +35,10 @@ impl fmt::Display for Secret {
     }
 }
 
-/// A secret as written in the TOML.
+/// A secret as written in the TOML. A table takes exactly one of its keys: an extra or misspelled
+/// one is refused, so a secret is never read from somewhere other than the person meant.
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 pub(super) enum RawSecret {
     Plain(String),
     Env { env: String },

@@ -141,3 +141,183 @@ fn the_feed_author_defaults_to_the_title_and_its_email_must_be_an_address() {
         );
     }
 }
+
+/// Every table rejects a key it does not know, at the key's line: a misspelled setting must
+/// never be silently ignored (`[pol]` or `max_bodyy = 1` would leave the default in force).
+#[test]
+fn every_table_rejects_an_unknown_key_at_its_line() {
+    let source = "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n";
+    let cases: &[(&str, &str, &str)] = &[
+        ("top level", "titel = \"x\"\n", "titel"),
+        ("a misspelled table", "[pol]\ninterval = \"5m\"\n", "pol"),
+        ("[server]", "[server]\nlisten_on = \"127.0.0.1:1\"\n", "listen_on"),
+        ("[feed]", "[feed]\nmax_itemz = 3\n", "max_itemz"),
+        ("[store]", "[store]\nmax_ages = \"30d\"\n", "max_ages"),
+        ("[poll]", "[poll]\nmax_bodyy = 1\n", "max_bodyy"),
+        ("[dedup]", "[dedup]\nthreshhold = 0.9\n", "threshhold"),
+        ("[publish]", "[publish]\nmin_source = 2\n", "min_source"),
+        (
+            "[[filter]]",
+            "[[filter]]\naction = \"drop\"\npatern = \"x\"\n",
+            "patern",
+        ),
+        (
+            "[[source]]",
+            "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nintervall = \"5m\"\n",
+            "intervall",
+        ),
+        (
+            "an inline source filter",
+            "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nfilter = [{ action = \"drop\", patern = \"x\" }]\n",
+            "patern",
+        ),
+        (
+            "a source's [[source.filter]]",
+            "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n[[source.filter]]\naction = \"drop\"\nfeild = \"title\"\n",
+            "feild",
+        ),
+    ];
+    for (what, text, key) in cases {
+        let text = if text.starts_with("[[source]]") {
+            text.to_string()
+        } else {
+            format!("{text}{source}")
+        };
+        let p = problems(&text);
+        let line = text
+            .lines()
+            .position(|l| l.contains(key))
+            .map(|i| i + 1)
+            .unwrap();
+        assert_eq!(p.len(), 1, "{what}: {p:?}");
+        assert!(
+            p[0].starts_with(&format!("/etc/feedmerge/feedmerge.toml:{line}:"))
+                && p[0].contains(&format!("`{key}`")),
+            "{what}: {p:?}"
+        );
+    }
+}
+
+/// A secret written as a table takes exactly one of `env`, `file`, `credential`: a misspelled
+/// or extra key is an error, not a secret read from somewhere else than the person meant.
+#[test]
+fn a_secret_table_with_an_unknown_key_is_refused() {
+    let source = "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n";
+    for secret in [
+        "{ env = \"FEEDMERGE_TEST_PW\", fille = \"/x\" }",
+        "{ enn = \"FEEDMERGE_TEST_PW\" }",
+        "{ file = \"/x\", env = \"FEEDMERGE_TEST_PW\" }",
+    ] {
+        for key in ["password = ", "headers = { \"X-Api-Key\" = "] {
+            let close = if key.starts_with("headers") { " }" } else { "" };
+            let user = if key.starts_with("password") {
+                "username = \"u\"\n"
+            } else {
+                ""
+            };
+            let line = if user.is_empty() { 4 } else { 5 };
+            let text = format!("{source}{user}{key}{secret}{close}\n");
+            let p = problems(&text);
+            assert!(
+                p.len() == 1
+                    && p[0].starts_with(&format!("/etc/feedmerge/feedmerge.toml:{line}:"))
+                    && p[0].contains("{ env = \"NAME\" }"),
+                "{text}: {p:?}"
+            );
+        }
+    }
+}
+
+/// The example config people start from reads as its comments say: every value it sets.
+#[test]
+fn the_example_config_reads_as_written() {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/feedmerge.toml"
+    ));
+    let c = Config::load(path).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.base_url.as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(
+        (c.feed.title.as_str(), c.feed.max_items),
+        ("My merged news", 100)
+    );
+    assert_eq!(c.store.path, Path::new("/var/lib/feedmerge"));
+    assert_eq!(c.store.retention, Retention::default());
+    assert_eq!(c.poll, Poll::default());
+    assert_eq!(c.dedup, dedup::Settings::default());
+    assert_eq!(c.publish, Publish::default());
+    let global: Vec<_> = c
+        .filters
+        .global
+        .iter()
+        .map(|r| {
+            (
+                r.action,
+                r.field,
+                r.pattern.as_ref().map(|p| p.as_str().to_string()),
+                r.max_age,
+            )
+        })
+        .collect();
+    assert_eq!(
+        global,
+        vec![
+            (
+                filter::Action::Drop,
+                filter::Field::Title,
+                Some("^(sponsored|advertisement):".to_string()),
+                None
+            ),
+            (
+                filter::Action::Drop,
+                filter::Field::Any,
+                None,
+                Some(chrono::Duration::days(30))
+            ),
+        ]
+    );
+    // Case-insensitive, as the comment says.
+    let sponsored = c.filters.global[0].pattern.as_ref().unwrap();
+    assert!(sponsored.is_match("SPONSORED: a sale"));
+    let sources: Vec<_> = c
+        .sources
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.url.as_str(),
+                s.interval.as_secs(),
+                s.tags.clone(),
+                s.priority,
+            )
+        })
+        .collect();
+    let world = vec!["world".to_string()];
+    assert_eq!(
+        sources,
+        vec![
+            (
+                "BBC World",
+                "https://feeds.bbci.co.uk/news/world/rss.xml",
+                600,
+                world.clone(),
+                10
+            ),
+            (
+                "The Guardian World",
+                "https://www.theguardian.com/world/rss",
+                900,
+                world,
+                0
+            ),
+            (
+                "NPR News",
+                "https://feeds.npr.org/1001/rss.xml",
+                900,
+                vec![],
+                0
+            ),
+        ]
+    );
+}

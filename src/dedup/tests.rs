@@ -327,3 +327,29 @@ fn an_outlets_series_stays_apart() {
         );
     }
 }
+
+/// The pre-filter before a candidate is read: it lets through exactly what `compare` could
+/// call a duplicate by the headline (enough shared words, a share of the query's words at
+/// least the threshold) or by the summary (a long enough summary and one shared word), and
+/// nothing else, so candidates that cannot join are never read.
+#[test]
+fn may_join_lets_through_what_compare_could_merge_and_nothing_else() {
+    let t = Thresholds::default();
+    // Seven content words, no summary: 4 shared is 4/7 >= 0.5, 3 shared is 3/7 < 0.5.
+    let seven = Signature::of(HEADLINE, None);
+    assert_eq!(seven.words.len(), 7, "{:?}", seven.words);
+    assert!(t.may_join(&seven, 4));
+    assert!(!t.may_join(&seven, 3));
+    // Four content words: 3 shared is enough, 2 is below min_shared even at 2/4 = 0.5.
+    let four = Signature::of("Volcano erupts on remote island", None);
+    assert_eq!(four.words.len(), 4, "{:?}", four.words);
+    assert!(t.may_join(&four, 3));
+    assert!(!t.may_join(&four, 2));
+    // With a summary of 12 content words or more, one shared headline word is enough.
+    let summary = "Lava from the volcano reached the coast overnight, and officials ordered \
+                   villages along the southern shore evacuated as ash fell on the capital";
+    let with_summary = Signature::of("Volcano erupts on remote island", Some(summary));
+    assert!(with_summary.summary_words.len() >= 12);
+    assert!(t.may_join(&with_summary, 1));
+    assert!(!t.may_join(&with_summary, 0));
+}

@@ -14,6 +14,8 @@
 mod apply;
 mod publish;
 mod restore;
+#[cfg(test)]
+mod tests;
 mod upkeep;
 
 pub use apply::apply;

@@ -54,14 +54,52 @@ fn atom_03_is_read() {
     let xml = br#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title><entry><title type="text/html" mode="escaped">A &amp;amp; B</title><issued>2004-01-01T00:00:00Z</issued></entry></feed>"#;
     let p = parse(xml, None, &base()).unwrap();
     assert_eq!(p.feed.entries.len(), 1);
-    assert!(p.feed.entries[0].published.is_some());
+    assert_eq!(
+        p.feed.entries[0]
+            .published
+            .map(|t| t.to_rfc3339())
+            .as_deref(),
+        Some("2004-01-01T00:00:00+00:00")
+    );
+    assert_eq!(
+        p.feed.entries[0].title.as_ref().unwrap().content,
+        "A &amp; B"
+    );
     assert_eq!(p.recoveries[0], Recovery::Atom03);
 }
 
 #[test]
 fn json_feed_is_read() {
-    let p = parse(br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","title":"x","url":"https://e.org/1"}]}"#, None, &base()).unwrap();
-    assert_eq!(p.feed.entries[0].id, "1");
+    let p = parse(br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","title":"x","url":"https://e.org/1","date_published":"2025-11-26T08:00:00Z","authors":[{"name":"Ann"}]},{"id":"2","title":"y","url":"https://e.org/2"}]}"#, None, &base()).unwrap();
+    assert_eq!(p.feed.title.as_ref().unwrap().content, "t");
+    let read: Vec<_> = p
+        .feed
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.id.as_str(),
+                e.title.as_ref().map(|t| t.content.as_str()),
+                e.links.first().map(|l| l.href.as_str()),
+                e.published.map(|t| t.to_rfc3339()),
+                e.authors.first().and_then(|a| a.name.as_deref()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            (
+                "1",
+                Some("x"),
+                Some("https://e.org/1"),
+                Some("2025-11-26T08:00:00+00:00".to_string()),
+                Some("Ann")
+            ),
+            ("2", Some("y"), Some("https://e.org/2"), None, None),
+        ]
+    );
+    assert!(p.recoveries.is_empty());
 }
 
 /// `declaration_first` (when it changes anything), then feed-rs unguarded: `Err` if it
@@ -132,6 +170,7 @@ fn a_later_declaration_after_an_unreadable_first_one_is_not_a_crash() {
     .into_bytes();
     let unguarded = declaration_first_then_parse(&body);
     assert!(unguarded.is_ok(), "feed-rs must not panic");
+    assert_read(&body, "t", "x");
     // The same with a readable first declaration: the later one names its encoding, which
     // switches nothing, and is left as it is.
     let readable = format!(
@@ -168,6 +207,7 @@ fn a_declaration_inside_the_text_of_another_is_disarmed_too() {
     let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel a<?xml version=\"1.0\" encoding=\"utf-8\"b=\"c\"><title>t</title><item><title>x</title><description>y<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>z</description></item></channel></rss>".to_vec();
     let unguarded = declaration_first_then_parse(&body);
     assert!(unguarded.is_ok(), "feed-rs must not panic");
+    assert_read(&body, "t", "x");
 }
 
 /// Found by CI's fuzz smoke: `encoding="ISO-8859-1 "` (a space inside the quotes)
@@ -182,6 +222,21 @@ fn a_label_with_spaces_in_its_quotes_is_the_encoding_it_names() {
     .into_bytes();
     let unguarded = declaration_first_then_parse(&body);
     assert!(unguarded.is_ok(), "feed-rs must not panic");
+    assert_read(&body, "t", "x");
+}
+
+/// `body` is read, not only survived: its feed title and its one entry's title.
+#[track_caller]
+fn assert_read(body: &[u8], feed_title: &str, entry_title: &str) {
+    let p = parse(body, None, &base()).unwrap_or_else(|e| panic!("not read: {e}"));
+    assert_eq!(p.feed.title.map(|t| t.content).as_deref(), Some(feed_title));
+    let titles: Vec<_> = p
+        .feed
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().map(|t| t.content.clone()))
+        .collect();
+    assert_eq!(titles, vec![Some(entry_title.to_string())]);
 }
 
 #[test]

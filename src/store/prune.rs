@@ -204,3 +204,37 @@ impl Store {
         Ok(removed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A removal is applied once a whole batch is queued, not before (a story's keys stay
+    /// together) and not only at the end (one pruning after a long pause must not hold a
+    /// million removals in one sled batch).
+    #[test]
+    fn removals_are_applied_a_full_batch_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let tree = db.open_tree("t").unwrap();
+        for i in 0..=PRUNE_BATCH as u32 {
+            tree.insert(i.to_be_bytes(), &[]).unwrap();
+        }
+        let mut removals = Removals::new(&tree);
+        for i in 0..PRUNE_BATCH as u32 - 1 {
+            removals.remove(&i.to_be_bytes()[..]);
+        }
+        removals.boundary().unwrap();
+        assert_eq!(
+            tree.len(),
+            PRUNE_BATCH + 1,
+            "applied before a batch was full"
+        );
+        removals.remove(&(PRUNE_BATCH as u32 - 1).to_be_bytes()[..]);
+        removals.boundary().unwrap();
+        assert_eq!(tree.len(), 1, "a full batch was not applied");
+        removals.remove(&(PRUNE_BATCH as u32).to_be_bytes()[..]);
+        assert_eq!(removals.finish().unwrap(), PRUNE_BATCH + 1);
+        assert_eq!(tree.len(), 0);
+    }
+}

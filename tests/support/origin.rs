@@ -132,6 +132,8 @@ pub struct Seen {
     pub user_agent: Option<String>,
     pub from: Option<String>,
     pub status: u16,
+    /// Every request header, as sent.
+    pub headers: HeaderMap,
     /// When the request arrived.
     pub at: std::time::Instant,
 }
@@ -289,6 +291,7 @@ async fn handle(
                 user_agent: header(header::USER_AGENT),
                 from: header(header::FROM),
                 status: 0,
+                headers: headers.clone(),
                 at: std::time::Instant::now(),
             });
             std::future::pending::<()>().await;
@@ -338,6 +341,7 @@ async fn handle(
         user_agent: header(header::USER_AGENT),
         from: header(header::FROM),
         status,
+        headers,
         at: std::time::Instant::now(),
     });
     response

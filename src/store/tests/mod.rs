@@ -380,3 +380,4 @@ fn entry_record(n: u64) -> EntryRecord {
 }
 
 mod indexes;
+mod retention;

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use feedmerge::config::Source;
 use feedmerge::normalize::normalize_feed;
 use feedmerge::parse::parse;
 
@@ -35,14 +34,7 @@ fn run(
     let mut paths = Vec::new();
     files(dir, &mut paths);
     paths.sort();
-    let source = Source {
-        name: "Corpus".into(),
-        url: url::Url::parse("http://example.org/feed.xml").unwrap(),
-        interval: std::time::Duration::from_secs(900),
-        tags: vec![],
-        priority: 0,
-        fetch: Default::default(),
-    };
+    let source = crate::support::corpus_source();
     let now = chrono::Utc::now();
     let (mut parsed, mut with_entries, mut failures) = (0, 0, Vec::new());
     for path in &paths {
@@ -175,14 +167,7 @@ fn feed_rs_fixtures_yield_entries() {
 /// corpus's `oracle.feedparser.jsonl`) yields entries here too, well-formed or not: none lost.
 #[test]
 fn files_feedparser_reads_with_items_yield_entries() {
-    let source = Source {
-        name: "Corpus".into(),
-        url: url::Url::parse("http://example.org/feed.xml").unwrap(),
-        interval: std::time::Duration::from_secs(900),
-        tags: vec![],
-        priority: 0,
-        fetch: Default::default(),
-    };
+    let source = crate::support::corpus_source();
     let (mut read, mut lost) = (0, Vec::new());
     for corpus in ["feed-rs-fixtures", "feedjira-sample-feeds"] {
         let root = corpora().join(corpus);

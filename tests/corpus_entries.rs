@@ -4,7 +4,6 @@
 //! differences feedmerge accepts are listed with the reason, exactly, so a fix or a regression
 //! shows up here.
 
-use feedmerge::config::Source;
 use feedmerge::normalize::normalize_feed;
 use feedmerge::parse::parse;
 
@@ -279,14 +278,7 @@ fn feedparser_entry_assertions_on_titles_links_guids_dates_and_authors_hold() {
     let root = corpora().join("feedparser-tests");
     let expectations =
         std::fs::read_to_string(root.join("expectations.jsonl")).expect("expectations.jsonl");
-    let source = Source {
-        name: "Corpus".into(),
-        url: url::Url::parse("http://example.org/feed.xml").unwrap(),
-        interval: std::time::Duration::from_secs(900),
-        tags: vec![],
-        priority: 0,
-        fetch: Default::default(),
-    };
+    let source = crate::support::corpus_source();
     // An entry without a date is dated when first seen: this moment, fixed so that a date
     // feedmerge did not read shows as this one.
     let now = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")

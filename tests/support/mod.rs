@@ -97,3 +97,15 @@ pub fn rss_titles(xml: &str) -> Vec<String> {
 pub fn corpora() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora")
 }
+
+/// The source the corpus tests read their documents as: any URL does, as nothing is fetched.
+pub fn corpus_source() -> feedmerge::config::Source {
+    feedmerge::config::Source {
+        name: "Corpus".into(),
+        url: url::Url::parse("http://example.org/feed.xml").unwrap(),
+        interval: Duration::from_secs(900),
+        tags: vec![],
+        priority: 0,
+        fetch: Default::default(),
+    }
+}

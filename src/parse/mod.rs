@@ -96,7 +96,10 @@ pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url) -> Result<Pars
         if let Some(fixed) = recovery.apply(&repaired, content_type) {
             repaired = fixed;
             applied.push(recovery);
-            match parse_strict(&repaired, base) {
+            // A repair may leave a declaration quick-xml meets too late to switch encodings
+            // (the forgiving pass decodes to UTF-8 and re-serializes): the same guard as above.
+            let guarded = recover::declaration_first(&repaired);
+            match parse_strict(guarded.as_deref().unwrap_or(&repaired), base) {
                 Ok(feed) if !lost_entries(&feed, &repaired) => {
                     return Ok(Parsed {
                         feed,

@@ -264,3 +264,25 @@ fn json_feeds_as_published_are_repaired_and_json_that_is_no_feed_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Found by the fuzz target: a repair (the forgiving pass re-serializes the document) left a
+/// declaration quick-xml met too late to switch encodings, and the repaired bytes were parsed
+/// without the guard the fetched ones get. Every repaired body goes through it now.
+#[test]
+fn a_repaired_body_with_a_late_declaration_is_not_a_crash() {
+    let body = include_bytes!("../../fuzz/corpus/feed_pipeline/fp_declaration_after_rebalance.xml");
+    let mut repaired = body.to_vec();
+    let mut tried = 0;
+    for recovery in Recovery::ALL {
+        if let Some(fixed) = recovery.apply(&repaired, None) {
+            repaired = fixed;
+            tried += 1;
+            assert!(
+                declaration_first_then_parse(&repaired).is_ok(),
+                "after {recovery:?}: feed-rs must not panic"
+            );
+        }
+    }
+    assert!(tried >= 2, "the repairs this input needs were not tried");
+    assert!(parse(body, None, &base()).is_ok());
+}

@@ -72,7 +72,7 @@ pub async fn run<S: Future<Output = ()>>(
     // map. With 10,000 sources each full copy is ~4 MB.
     let sources = Arc::new(std::mem::take(&mut config.sources));
     let (sources_tx, sources_rx) = watch::channel(sources.clone());
-    let (limits_tx, limits_rx) = watch::channel(serve::Limits::from(&config.server));
+    let (limits_tx, limits_rx) = watch::channel(serve::ConnectionLimits::from(&config.server));
     let shared = serve::Shared {
         snapshots,
         store: store.clone(),

@@ -33,7 +33,7 @@ pub(super) struct Running {
     /// The configured sources, as the server reads them.
     pub sources: watch::Sender<Arc<Vec<Source>>>,
     /// The server's time limits, as each new connection reads them.
-    pub limits: watch::Sender<serve::Limits>,
+    pub limits: watch::Sender<serve::ConnectionLimits>,
 }
 
 impl Running {
@@ -52,7 +52,7 @@ impl Running {
             self.move_server(next.server.listen).await;
         }
         self.limits.send_if_modified(|limits| {
-            let next = serve::Limits::from(&next.server);
+            let next = serve::ConnectionLimits::from(&next.server);
             std::mem::replace(limits, next) != next
         });
         if next.poll != self.current.poll {

@@ -96,10 +96,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url) -> Result<Pars
         if let Some(fixed) = recovery.apply(&repaired, content_type) {
             repaired = fixed;
             applied.push(recovery);
-            // A repair may leave a declaration quick-xml meets too late to switch encodings
-            // (the forgiving pass decodes to UTF-8 and re-serializes): the same guard as above.
-            let guarded = recover::declaration_first(&repaired);
-            match parse_strict(guarded.as_deref().unwrap_or(&repaired), base) {
+            match parse_strict(&repaired, base) {
                 Ok(feed) if !lost_entries(&feed, &repaired) => {
                     return Ok(Parsed {
                         feed,
@@ -131,6 +128,11 @@ fn lost_entries(feed: &Feed, body: &[u8]) -> bool {
 }
 
 fn parse_strict(body: &[u8], base: &Url) -> Result<Feed, String> {
+    // Every body feed-rs reads gets the late-declaration guard, repaired ones too: a repair
+    // (the forgiving pass re-serializes) may leave a declaration quick-xml meets too late to
+    // switch encodings, and quick-xml panics on that. On a body already guarded it is a scan.
+    let guarded = recover::declaration_first(body);
+    let body = guarded.as_deref().unwrap_or(body);
     // A parser bug must cost one feed, not the process: feed-rs and quick-xml have panicked on
     // odd encodings before.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_unguarded(body, base)))

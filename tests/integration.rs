@@ -19,6 +19,7 @@ mod lenient;
 mod manual;
 mod opml;
 mod ops;
+mod order;
 mod page;
 mod pipeline;
 mod polite;

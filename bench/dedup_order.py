@@ -117,6 +117,87 @@ def founder_pairs_apart(config: Path, stories: list[dict]) -> dict:
     return out
 
 
+def judge(config: Path, items: list[dict], pairs: list[tuple[int, int]]) -> list[bool]:
+    """Whether `feedmerge pairs` (the daemon's own rule) calls each pair of headlines duplicates."""
+    lines = "".join(f"{clean(items[a]['title'])}\t{clean(items[b]['title'])}\n" for a, b in pairs)
+    out = dq.run_feedmerge(config, "pairs", timeout=dq.CMD_TIMEOUT, stdin=lines).stdout.splitlines()
+    return [v.startswith("duplicate") for v in out]
+
+
+def unjoinable_inside(config: Path, stories: list[list[dict]]) -> tuple[int, int]:
+    """Pairs of copies inside one story that the rule would not join directly (it calls them
+    apart, or they share fewer than two content words), and all pairs inside stories. A
+    founder-based story holds copies that each match the founder; a chain holds pairs that
+    match nothing in common."""
+    items, pairs, total, unjoinable = [], [], 0, 0
+    for copies in stories:
+        base = len(items)
+        items += copies
+        for a in range(len(copies)):
+            for b in range(a + 1, len(copies)):
+                total += 1
+                if len(words(copies[a]["title"]) & words(copies[b]["title"])) >= 2:
+                    pairs.append((base + a, base + b))
+                else:
+                    unjoinable += 1
+    unjoinable += sum(not v for v in judge(config, items, pairs))
+    return unjoinable, total
+
+
+def single_linkage(config: Path, rows: list[dict]) -> dict:
+    """The reference clustering order cannot change: every two headlines the rule calls
+    duplicates (within the window; an outlet's own within 12 h), or with one link, are one
+    story, and so are their stories (connected components)."""
+    items = [{"title": r["title"], "source": r["publisher"], "t": r["ts"] / 1000} for r in rows]
+    by_word = collections.defaultdict(list)
+    for i, x in enumerate(items):
+        for w in words(x["title"]):
+            by_word[w].append(i)
+    shared = collections.Counter()
+    for ids in by_word.values():
+        for a in range(len(ids)):
+            for b in range(a + 1, len(ids)):
+                shared[(ids[a], ids[b])] += 1
+    pairs = []
+    for (a, b), n in shared.items():
+        hours = SAME_OUTLET_HOURS if items[a]["source"] == items[b]["source"] else WINDOW_HOURS
+        if n >= 2 and abs(items[a]["t"] - items[b]["t"]) <= hours * 3600:
+            pairs.append((a, b))
+    parent = list(range(len(items)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for (a, b), dup in zip(pairs, judge(config, items, pairs)):
+        if dup:
+            parent[max(find(a), find(b))] = min(find(a), find(b))
+    first_of_url: dict[str, int] = {}
+    for i, r in enumerate(rows):
+        j = first_of_url.setdefault(r["url"], i)
+        parent[max(find(i), find(j))] = min(find(i), find(j))
+    comps = collections.defaultdict(list)
+    for i in range(len(items)):
+        comps[find(i)].append(i)
+    same = other = 0
+    for c in comps.values():
+        for a in range(len(c)):
+            for b in range(a + 1, len(c)):
+                if rows[c[a]]["story"] == rows[c[b]]["story"]:
+                    same += 1
+                else:
+                    other += 1
+    largest = max(comps.values(), key=len)
+    return {
+        "stories": len(comps),
+        "precision": same / (same + other) if same + other else None,
+        "largest": [items[i]["title"] for i in largest],
+        "unjoinable": unjoinable_inside(config, [[items[i] for i in c] for c in comps.values()]),
+    }
+
+
 def ordered(sources: list, how) -> list:
     if how == "sorted":
         return list(sources)
@@ -162,14 +243,20 @@ def main() -> int:
                 analysis = dq.analyze_uci(rows, by_id, once.stdout, export)
                 precision, _ = dq.prf(analysis["counts"])
                 apart = founder_pairs_apart(config, stories)
+                inside = unjoinable_inside(config, [s.get("copies", []) for s in stories])
                 layers = collections.Counter(
                     c.get("joined_by") for s in stories for c in s.get("copies", []))
                 results.append({"label": label, "stories": len(stories), "layers": layers,
-                                "precision": precision, "apart": apart, "seconds": seconds})
+                                "precision": precision, "apart": apart, "seconds": seconds,
+                                "inside": inside, "largest": max(len(s.get("copies", [])) for s in stories)})
                 print(f"{label}: {len(stories)} stories, founder pairs apart: "
                       f"{len(apart['same_outlet'])} same outlet, {len(apart['other'])} other outlets "
-                      f"(of {apart['candidates']} judged), precision {dq.fmt(precision)}, `once` {seconds:.1f} s",
+                      f"(of {apart['candidates']} judged), precision {dq.fmt(precision)}, pairs inside stories the rule would not join: {inside[0]} of {inside[1]}, `once` {seconds:.1f} s",
                       flush=True)
+        linkage = single_linkage(config, rows)
+        print(f"single linkage: {linkage['stories']} stories, precision {dq.fmt(linkage['precision'])}, "
+              f"largest {len(linkage['largest'])} copies, pairs inside a story the rule would not join: "
+              f"{linkage['unjoinable'][0]} of {linkage['unjoinable'][1]}", flush=True)
     except dq.HarnessError as e:
         print(f"dedup_order: {e}", file=sys.stderr)
         return 1
@@ -183,16 +270,28 @@ def main() -> int:
         "",
         f"binary: `{dq.BINARY.name}` sha256 {sha[:16]}..., repository {dq.git_state()}",
         "",
-        "| run | stories | first | url | title | near | founder pairs apart: same outlet (≤ 12 h) | other outlets | precision | `once` s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| run | stories | first | url | title | near | founder pairs apart: same outlet (≤ 12 h) | other outlets | precision | largest story | pairs inside stories the rule would not join | `once` s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         l = r["layers"]
         lines.append(
             f"| {r['label']} | {r['stories']} | {l['first']} | {l['url']} | {l['title']} | {l['near']} "
             f"| {len(r['apart']['same_outlet'])} | {len(r['apart']['other'])} | {dq.fmt(r['precision'])} "
-            f"| {r['seconds']:.1f} |")
+            f"| {r['largest']} | {r['inside'][0]} of {r['inside'][1]} | {r['seconds']:.1f} |")
     lines += ["", f"Spread of story counts between runs: **{spread}** ({min(counts)}..{max(counts)}).", ""]
+    lines += [
+        "## The order-free reference: single linkage",
+        "",
+        "Every two headlines the rule calls duplicates, and their stories, made one (connected "
+        "components over all pairs, computed from the data, not by the daemon): "
+        f"{linkage['stories']} stories, precision {dq.fmt(linkage['precision'])}, largest "
+        f"{len(linkage['largest'])} copies, pairs inside a story the rule would not join: "
+        f"{linkage['unjoinable'][0]} of {linkage['unjoinable'][1]}.",
+        "",
+        "Its largest story (first 20 headlines):",
+        "",
+    ] + [f"- {dq.md(t)}" for t in linkage["largest"][:20]] + [""]
     lines += ["## Founder pairs kept apart (first run)", ""]
     for title_a, title_b, src_a, src_b, minutes in (results[0]["apart"]["same_outlet"] + results[0]["apart"]["other"])[:80]:
         lines.append(f"- {dq.md(title_a)} ({dq.md(src_a)}) / {dq.md(title_b)} ({dq.md(src_b)}), {minutes:.0f} min apart")

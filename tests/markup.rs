@@ -69,7 +69,9 @@ fn rss1() -> String {
 <channel rdf:about="https://one.example/"><title>One</title><link>https://one.example/</link><description>d</description></channel>
 <item rdf:about="https://one.example/budget"><title>{}</title><link>https://one.example/budget</link>
 <description>{}</description><dc:date>2025-11-26T07:00:00Z</dc:date></item></rdf:RDF>"#,
-        xml_escape(&title("Parliament approves the regional budget after long debate")),
+        xml_escape(&title(
+            "Parliament approves the regional budget after long debate"
+        )),
         // RSS 1.0's description is plain text unless it is evidently HTML, which markup with
         // elements HTML does not define (MathML's) is not: without them it is read as HTML.
         xml_escape(&HOSTILE.replace(MATH, "")),
@@ -83,7 +85,9 @@ fn atom() -> String {
 <entry><id>urn:atom:1</id><title type="html">{}</title><link href="https://atom.example/rail"/>
 <updated>2025-11-26T09:00:00Z</updated><summary type="html">{}</summary>
 <content type="html">{}</content></entry></feed>"#,
-        xml_escape(&title("Rail strike halts freight across the northern region")),
+        xml_escape(&title(
+            "Rail strike halts freight across the northern region"
+        )),
         xml_escape(HOSTILE),
         xml_escape(HOSTILE),
     )
@@ -123,12 +127,22 @@ const STORIES: usize = 5;
 fn live_markup(html: &str, allowed: &[&str]) -> Vec<String> {
     const ELEMENTS: &[&str] = &[
         "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form",
-        "input", "button", "textarea", "select", "base", "meta", "link", "svg", "math",
-        "template", "noscript", "body", "html",
+        "input", "button", "textarea", "select", "base", "meta", "link", "svg", "math", "template",
+        "noscript", "body", "html",
     ];
     const URL_ATTRIBUTES: &[&str] = &[
-        "href", "src", "action", "formaction", "data", "poster", "background", "cite", "srcset",
-        "xlink:href", "ping", "longdesc",
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "data",
+        "poster",
+        "background",
+        "cite",
+        "srcset",
+        "xlink:href",
+        "ping",
+        "longdesc",
     ];
     let tokens = tokens(html);
     let mut found = Vec::new();
@@ -263,7 +277,11 @@ fn check_json_feed(place: &str, body: &[u8], checked: &mut usize) -> Vec<String>
     let items = doc["items"].as_array().cloned().unwrap_or_default();
     for item in &items {
         let at = format!("{place} item {}", item["id"]);
-        check_html(&at, item["content_html"].as_str().unwrap_or_default(), checked);
+        check_html(
+            &at,
+            item["content_html"].as_str().unwrap_or_default(),
+            checked,
+        );
     }
     items
         .iter()
@@ -325,8 +343,16 @@ fn hostile_markup_is_inert_in_every_published_document_and_the_export() {
                 format!("{prefix}.json"),
             )
         };
-        assert_eq!(check_rss(&xml, &fetch(&xml), &mut checked), STORIES, "{xml}");
-        assert_eq!(check_atom(&atom, &fetch(&atom), &mut checked), STORIES, "{atom}");
+        assert_eq!(
+            check_rss(&xml, &fetch(&xml), &mut checked),
+            STORIES,
+            "{xml}"
+        );
+        assert_eq!(
+            check_atom(&atom, &fetch(&atom), &mut checked),
+            STORIES,
+            "{atom}"
+        );
         let items = check_json_feed(&json, &fetch(&json), &mut checked);
         assert_eq!(items.len(), STORIES, "{json}");
     }
@@ -381,5 +407,8 @@ fn hostile_markup_is_inert_in_every_published_document_and_the_export() {
     }
     assert_eq!(exported, STORIES);
     // Every document above carried the stories' text: none passed for lack of it.
-    assert!(checked >= 60, "{checked} fields with a story's text checked");
+    assert!(
+        checked >= 60,
+        "{checked} fields with a story's text checked"
+    );
 }

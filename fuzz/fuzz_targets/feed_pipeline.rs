@@ -149,12 +149,22 @@ fn published_markup_is_inert(stories: &[Story]) {
 fn live_markup(html: &str, allowed: &[&str]) -> Vec<String> {
     const ELEMENTS: &[&str] = &[
         "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form",
-        "input", "button", "textarea", "select", "base", "meta", "link", "svg", "math",
-        "template", "noscript", "body", "html",
+        "input", "button", "textarea", "select", "base", "meta", "link", "svg", "math", "template",
+        "noscript", "body", "html",
     ];
     const URL_ATTRIBUTES: &[&str] = &[
-        "href", "src", "action", "formaction", "data", "poster", "background", "cite", "srcset",
-        "xlink:href", "ping", "longdesc",
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "data",
+        "poster",
+        "background",
+        "cite",
+        "srcset",
+        "xlink:href",
+        "ping",
+        "longdesc",
     ];
     struct Sink(std::cell::RefCell<Vec<Token>>);
     impl TokenSink for Sink {

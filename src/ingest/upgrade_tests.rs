@@ -28,7 +28,8 @@ fn feed(summary: &str) -> String {
     )
 }
 
-const SUMMARY: &str = r#"<p onclick="x()">Ferries <a href="more">run</a> less often.<script>bad()</script></p>"#;
+const SUMMARY: &str =
+    r#"<p onclick="x()">Ferries <a href="more">run</a> less often.<script>bad()</script></p>"#;
 
 fn poll(store: &Store, config: &Config, body: &str, now: DateTime<Utc>) {
     let settings = super::Settings::from_config(config);

@@ -3,7 +3,7 @@
 //!
 //! * `feed-rs`: `feed_rs::parser::parse` alone, the crate feedmerge parses with (the floor);
 //! * `parse+normalize`: what a poll does between fetch and ingest (`src/poll.rs`):
-//!   `feedmerge::parse::parse`, the poll hints, `normalize_feed` (clean text, sanitized HTML,
+//!   `feedmerge::parse::parse`, the poll hints, `normalize_feed` (clean text, HTML kept as given,
 //!   canonical URLs, entry keys, signatures);
 //! * `+dedup`: that plus `distrust_shared_links` and `dedup::decide` for every entry against an
 //!   in-memory index (`dedup::Memory` for the exact layers, plus the store's own in-memory
@@ -216,7 +216,7 @@ fn pass(kind: usize, feeds: &[Feed]) -> (usize, f64, usize) {
     (items, t.elapsed().as_secs_f64(), index.next_id as usize)
 }
 
-/// A hash of every normalized entry (its `Debug` form: keys, text, sanitized HTML, signature)
+/// A hash of every normalized entry (its `Debug` form: keys, text, HTML, signature)
 /// and every dedup decision, so a change meant only to make the pipeline faster can be checked
 /// to change nothing: `PARSE_DIGEST=1 cargo bench --bench parse` before and after.
 fn digest(feeds: &[Feed]) -> u64 {

@@ -48,10 +48,13 @@ pub struct Entry {
     pub url_key: Option<String>,
     /// Normalized title, present only when the title is long enough to identify a story.
     pub title_key: Option<String>,
-    /// Sanitized HTML.
+    /// HTML as the feed gave it (or escaped text), sanitized only when published.
     pub summary: Option<String>,
-    /// Sanitized HTML.
+    /// HTML as the feed gave it (or escaped text), sanitized only when published.
     pub content: Option<String>,
+    /// The URL that relative URLs in `summary` and `content` resolve against (the entry's
+    /// `xml:base`, or the feed's address after redirects); only when they may hold one.
+    pub html_base: Option<String>,
     pub authors: Vec<String>,
     /// The publisher's categories (terms or labels).
     pub categories: Vec<String>,
@@ -87,6 +90,7 @@ impl Entry {
             title_key: None,
             summary: None,
             content: None,
+            html_base: None,
             authors: Vec::new(),
             enclosures: Vec::new(),
             categories: Vec::new(),
@@ -185,8 +189,15 @@ pub struct Story {
     pub id: StoryId,
     pub title: String,
     pub link: Option<String>,
+    /// The leading copy's HTML as its feed gave it: sanitized when published, never stored so
+    /// (stories stored by older versions hold it sanitized, which sanitizing again keeps).
     pub summary: Option<String>,
     pub content: Option<String>,
+    /// What relative URLs in `summary` and `content` resolve against; see [`Entry::html_base`].
+    /// `None` for HTML without URL attributes, for stories stored by older versions (whose
+    /// URLs were made absolute when stored), and in published documents (made absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_base: Option<String>,
     pub authors: Vec<String>,
     /// The leading copy's attached media. Stories stored before enclosures were kept have none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -220,6 +231,7 @@ impl Story {
             link: entry.link.clone(),
             summary: entry.summary.clone(),
             content: entry.content.clone(),
+            html_base: entry.html_base.clone(),
             authors: entry.authors.clone(),
             enclosures: entry.enclosures.clone(),
             published: entry.published,

@@ -17,6 +17,7 @@ mod http;
 mod layers;
 mod lenient;
 mod manual;
+mod markup;
 mod opml;
 mod ops;
 mod order;

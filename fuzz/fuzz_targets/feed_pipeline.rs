@@ -6,9 +6,14 @@
 //! picks an HTTP `Content-Type` from `CONTENT_TYPES` and is not part of the body, so the fuzzer
 //! can also reach the header-charset repair.
 //!
-//! Besides "never panic", it checks two promises: normalize gives unique keys within a
-//! document, and a second poll of the same document by the same source sees every entry again
-//! (entry keys are stable; dedup never turns a stored entry into a new story).
+//! Besides "never panic", it checks three promises: normalize gives unique keys within a
+//! document; a second poll of the same document by the same source sees every entry again
+//! (entry keys are stable; dedup never turns a stored entry into a new story); and whatever
+//! the bytes, the published HTML holds no executable markup: the stories are rendered as the
+//! daemon renders them (a JSON Feed archive page), and that document's HTML and every
+//! story's sanitized summary and content are read with a browser's tokenizer (html5ever's)
+//! for live script, frames, forms, `<base>`, `<meta>`, SVG/MathML, event handlers, style
+//! attributes and `javascript:`/`vbscript:`/`data:` URLs.
 #![no_main]
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -17,6 +22,11 @@ use feedmerge::dedup::{self, Decision, Memory};
 use feedmerge::model::{Copy, Entry, Story, StoryId};
 use feedmerge::normalize::normalize_feed;
 use feedmerge::parse;
+use feedmerge::render;
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
 use libfuzzer_sys::fuzz_target;
 use url::Url;
 
@@ -69,6 +79,7 @@ fuzz_target!(|data: &[u8]| {
     let mut index = Memory::default();
     let settings = dedup::Settings::default();
     let mut next_id = 1;
+    let mut founded = Vec::new();
     // Source A, then B (so the URL, title and near layers meet copies from another source),
     // then A again: everything A stored must be seen.
     for (pass, src) in [&a, &b, &a].into_iter().enumerate() {
@@ -91,10 +102,137 @@ fuzz_target!(|data: &[u8]| {
                     "a stored entry came back as {decision:?}: {entry:?}"
                 );
             }
+            if matches!(decision, Decision::New) {
+                founded.push(Story::founded_by(StoryId(next_id), entry, now));
+            }
             apply(&mut index, entry, decision, &mut next_id, now);
         }
     }
+    published_markup_is_inert(&founded);
 });
+
+/// Renders `stories` as the daemon publishes them and panics on any live markup in the JSON
+/// Feed's HTML or in a story's HTML as `render::sanitize` gives it to every format.
+fn published_markup_is_inert(stories: &[Story]) {
+    let Ok(base_url) = Url::parse("https://merged.example/") else {
+        return;
+    };
+    let settings = render::Settings {
+        title: "Merged".into(),
+        description: "Fuzzed".into(),
+        author: "Merged".into(),
+        author_email: None,
+        base_url,
+        max_items: 100,
+        min_sources: 1,
+        source_tags: Default::default(),
+        sources: Vec::new(),
+        max_age: std::time::Duration::from_secs(900),
+        websub_hub: None,
+    };
+    // One document rather than a whole snapshot: every format takes a story's HTML from the
+    // same `render::sanitize`, whose output is checked for every story below, and the page
+    // shows only its text.
+    let Some(day) = stories.first().map(|s| s.published.date_naive()) else {
+        return;
+    };
+    let Some(doc) = render::archive(stories, &settings, day, None, None, "json") else {
+        panic!("the JSON archive page is not rendered");
+    };
+    let Ok(feed) = serde_json::from_slice::<serde_json::Value>(&doc.body) else {
+        panic!("the JSON Feed does not parse");
+    };
+    for item in feed["items"].as_array().into_iter().flatten() {
+        let html = item["content_html"].as_str().unwrap_or_default();
+        let live = live_markup(html);
+        assert!(live.is_empty(), "live markup {live:?} in {html:?}");
+    }
+    for story in stories {
+        let published = render::sanitize::of(story);
+        for html in [&published.summary, &published.content]
+            .into_iter()
+            .flatten()
+        {
+            let live = live_markup(html);
+            assert!(live.is_empty(), "live markup {live:?} in {html:?}");
+        }
+    }
+}
+
+/// Live markup in `html`: elements that run script, load or embed documents or change the
+/// page, event handlers, style and `srcdoc` attributes, `<meta
+/// http-equiv>`, and URLs of schemes that run or embed content.
+fn live_markup(html: &str) -> Vec<String> {
+    const ELEMENTS: &[&str] = &[
+        "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form",
+        "input", "button", "textarea", "select", "base", "meta", "link", "svg", "math", "template",
+        "noscript", "body", "html",
+    ];
+    const URL_ATTRIBUTES: &[&str] = &[
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "data",
+        "poster",
+        "background",
+        "cite",
+        "srcset",
+        "xlink:href",
+        "ping",
+        "longdesc",
+    ];
+    struct Sink(std::cell::RefCell<Vec<Token>>);
+    impl TokenSink for Sink {
+        type Handle = ();
+        fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+            self.0.borrow_mut().push(token);
+            TokenSinkResult::Continue
+        }
+    }
+    let tokenizer = Tokenizer::new(Sink(Default::default()), TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from(html));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    let mut found = Vec::new();
+    for token in tokenizer.sink.0.take() {
+        let Token::TagToken(tag) = token else {
+            continue;
+        };
+        if tag.kind != TagKind::StartTag {
+            continue;
+        }
+        let name = tag.name.to_string();
+        if ELEMENTS.contains(&name.as_str()) {
+            found.push(format!("<{name}>"));
+        }
+        for attr in &tag.attrs {
+            let attr_name = attr.name.local.to_string();
+            if attr_name.starts_with("on") || attr_name == "style" || attr_name == "srcdoc" {
+                found.push(format!("<{name} {attr_name}>"));
+            }
+            if name == "meta" && attr_name == "http-equiv" {
+                found.push("<meta http-equiv>".into());
+            }
+            if URL_ATTRIBUTES.contains(&attr_name.as_str()) {
+                let url: String = attr
+                    .value
+                    .chars()
+                    .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if ["javascript:", "vbscript:", "data:"]
+                    .iter()
+                    .any(|s| url.starts_with(s))
+                {
+                    found.push(format!("<{name} {attr_name}={url:?}>"));
+                }
+            }
+        }
+    }
+    found
+}
 
 /// What `ingest::apply` does with a decision, on the in-memory index.
 fn apply(

@@ -1,5 +1,6 @@
 //! `feedmerge export`, `import` and `stats`: backups, moving to a new machine, and a look at
-//! what the store holds. Export writes every story as one JSON object a line; import reads that
+//! what the store holds. Export writes every story as one JSON object a line, its HTML
+//! sanitized as the feeds publish it (relative URLs made absolute); import reads that
 //! back, rebuilding every index, and skips stories the store already has.
 
 use std::io::{BufRead, Write};
@@ -22,6 +23,9 @@ pub async fn export(config: &Config) -> Result<(), Failure> {
         let mut out = std::io::BufWriter::new(stdout.lock());
         for story in store.stories() {
             let story = story.map_err(|e| Failure::Store(e.to_string()))?;
+            // Exported as published: an export is read by other programs (and `import`),
+            // which must not get the raw HTML the store keeps.
+            let story = crate::render::sanitize::story(story);
             let line = serde_json::to_string(&story).map_err(other)?;
             writeln!(out, "{line}").map_err(|e| other(format!("export: {e}")))?;
         }

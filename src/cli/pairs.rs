@@ -1,8 +1,8 @@
 //! `feedmerge pairs`: judge headline pairs read from stdin with the daemon's own decision.
 //!
 //! Each pair becomes two entries from two sources, published at the same moment, made by the
-//! same [`normalize::headline`] and [`Signature::of`] the daemon uses (a summary sanitized as
-//! the daemon sanitizes one); the second is decided by [`dedup::decide`] against an index
+//! same [`normalize::headline`] and [`Signature::of`] the daemon uses (a summary kept as the
+//! daemon keeps one); the second is decided by [`dedup::decide`] against an index
 //! holding the first. So what this prints is what the daemon would do with the two items.
 
 use std::io::{BufRead, Write};
@@ -46,12 +46,10 @@ pub fn run(
 }
 
 fn entry(key: &str, source: &str, title: &str, summary: Option<&str>) -> Entry {
-    // A summary is HTML, as an RSS description is: sanitized as the daemon sanitizes one
-    // before it is signed (no link in it is followed, so any base does).
-    let base = url::Url::parse("https://pairs.invalid/").ok();
+    // A summary is HTML, as an RSS description is: kept as the daemon keeps one, and signed
+    // from its text.
     let summary = summary
-        .zip(base)
-        .map(|(s, base)| normalize::text::sanitize_html(s, &base))
+        .map(|s| normalize::text::feed_html(s, false))
         .filter(|s| !s.trim().is_empty());
     let (title, title_key) = normalize::headline(Some(title), summary.as_deref(), &[source]);
     Entry {
@@ -115,15 +113,9 @@ mod tests {
     }
 
     #[test]
-    fn a_summary_is_signed_as_the_daemon_signs_it_sanitized() {
+    fn a_summary_is_signed_from_its_visible_text() {
         let summary = r#"<p onclick="x()">Lava reaches the coast</p><script>var spoiler = "ignored words here";</script>"#;
         let e = entry("a", "a", "Volcano erupts on remote island", Some(summary));
-        assert_eq!(
-            e.summary.as_deref(),
-            Some("<p>Lava reaches the coast</p>"),
-            "{:?}",
-            e.summary
-        );
         assert!(
             !e.signature.summary_words.iter().any(|w| w == "spoiler"),
             "{:?}",

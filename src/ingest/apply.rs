@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::dedup::{self, Decision, Index};
 use crate::model::{Copy, Entry, EntryKey, Layer, Story, StoryId};
+use crate::render::sanitize;
 use crate::store::{EntryRecord, PollState, Store, StoreError, Txn};
 
 use super::{Ingested, Settings};
@@ -237,6 +238,7 @@ fn lead(story: &mut Story, entry: &Entry) {
     story.link = entry.link.clone();
     story.summary = entry.summary.clone();
     story.content = entry.content.clone();
+    story.html_base = entry.html_base.clone();
     story.authors = entry.authors.clone();
     story.enclosures = entry.enclosures.clone();
 }
@@ -288,11 +290,32 @@ fn merge(story: &mut Story, other: Story, bridge: &Entry, now: DateTime<Utc>) {
         story.link = other.link;
         story.summary = other.summary;
         story.content = other.content;
+        story.html_base = other.html_base;
         story.authors = other.authors;
     }
     story.published = first_reported(story);
     story.updated = now;
     story.changed = Some(now);
+}
+
+/// Whether the entry's HTML reads differently from its story's. Stories stored by older
+/// versions hold their HTML sanitized and entries now carry it as the feed gave it, so the two
+/// strings differ for every such story's first poll after an upgrade although nothing was
+/// edited: they are compared as published (sanitized), so that no reader sees every story
+/// re-dated. Sanitizing runs only when the strings differ (an edit, or that first poll once).
+fn html_changed(story: &Story, entry: &Entry) -> bool {
+    if story.summary == entry.summary
+        && story.content == entry.content
+        && story.html_base == entry.html_base
+    {
+        return false;
+    }
+    let published = |html: &Option<String>, base: &Option<String>| {
+        html.as_deref().map(|h| sanitize::html(h, base.as_deref()))
+    };
+    published(&story.summary, &story.html_base) != published(&entry.summary, &entry.html_base)
+        || published(&story.content, &story.html_base)
+            != published(&entry.content, &entry.html_base)
 }
 
 /// An already stored entry came again: carry over edits to its title, link or text. Returns
@@ -307,10 +330,7 @@ fn refresh_copy(story: &mut Story, entry: &Entry, now: DateTime<Utc>) -> bool {
     copy.link = entry.link.clone();
     let is_leader = index == 0;
     let text_changed = is_leader
-        && (story.title != entry.title
-            || story.link != entry.link
-            || story.summary != entry.summary
-            || story.content != entry.content);
+        && (story.title != entry.title || story.link != entry.link || html_changed(story, entry));
     if is_leader && text_changed {
         // An edit changes the text, never the GUID or the place in the feed.
         lead(story, entry);

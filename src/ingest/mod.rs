@@ -16,6 +16,8 @@ mod publish;
 mod restore;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;
 mod upkeep;
 
 pub use apply::apply;

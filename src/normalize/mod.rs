@@ -1,13 +1,16 @@
-//! Stage 3: turn each parsed `feed_rs` entry into our [`Entry`]: plain-text title, sanitized
-//! HTML, absolute and canonical links, a publication time, and a stable [`EntryKey`].
+//! Stage 3: turn each parsed `feed_rs` entry into our [`Entry`]: plain-text title, HTML as
+//! the feed gave it with the base its relative URLs resolve against, absolute and canonical
+//! links, a publication time, and a stable [`EntryKey`].
 //!
-//! Pure: no I/O, no clock except the `now` passed in. Sanitizing comes last, after links have
-//! been resolved, so nothing it removes can be re-introduced.
+//! Pure: no I/O, no clock except the `now` passed in. HTML is not sanitized here but when a
+//! story is published (`render::sanitize`): once per story change instead of once per entry
+//! of every poll.
 
 pub mod canonical_url;
 pub mod enclosure;
 pub mod lexicon;
 mod signature;
+pub mod strip;
 pub mod text;
 pub mod title;
 
@@ -77,7 +80,7 @@ fn normalize_entry(
     // `content_text` of tags) are read as HTML: readers would otherwise show the tags.
     let summary = raw.summary.as_ref().and_then(|t| {
         let plain = t.content_type.essence().to_string() == "text/plain";
-        let html = text::text_or_html(&t.content, plain, &entry_base);
+        let html = text::feed_html(&t.content, plain);
         (!html.is_empty()).then_some(html)
     });
     let content = raw
@@ -87,7 +90,7 @@ fn normalize_entry(
             let plain = c.content_type.essence().to_string() == "text/plain";
             c.body.as_deref().map(|body| (body, plain))
         })
-        .map(|(body, plain)| text::text_or_html(body, plain, &entry_base))
+        .map(|(body, plain)| text::feed_html(body, plain))
         .filter(|html| !html.is_empty());
     let (title, title_key) = headline(
         raw.title.as_ref().map(|t| t.content.as_str()),
@@ -109,6 +112,15 @@ fn normalize_entry(
         ),
     };
     let signature = crate::model::Signature::of(&title, summary.as_deref().or(content.as_deref()));
+    // Relative URLs in the HTML resolve against the entry's base when it is sanitized for
+    // output; the base is kept beside the HTML rather than the URLs made absolute here, which
+    // would mean parsing every entry's HTML (what sanitizing on output saves). Only HTML that
+    // may hold a URL attribute needs it.
+    let html_base = [&summary, &content]
+        .into_iter()
+        .flatten()
+        .any(|html| text::may_hold_relative_urls(html))
+        .then(|| entry_base.to_string());
     let authors = raw
         .authors
         .iter()
@@ -126,6 +138,7 @@ fn normalize_entry(
         title_key,
         summary,
         content,
+        html_base,
         authors,
         categories: raw
             .categories

@@ -15,7 +15,8 @@ use super::lexicon::{
     date_word, number_word, ACTIONS, GENERIC, NEGATIONS, PLACES, PLACE_PREFIXES, POLARITY,
     STOPWORDS, SYNONYMS,
 };
-use super::{text, title};
+use super::strip::html_text;
+use super::title;
 use crate::model::Signature;
 
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
@@ -68,8 +69,9 @@ static RAW_WORD: LazyLock<Regex> =
 const SUMMARY_WORDS: usize = 40;
 
 impl Signature {
-    /// The signature of a headline and, when present, its summary: plain text, or HTML as
-    /// [`text::sanitize_html`] writes it (read with [`text::sanitized_text`]).
+    /// The signature of a headline and, when present, its summary: plain text, or HTML as a
+    /// feed gave it or as older versions stored it sanitized (read with
+    /// [`strip::html_text`](super::strip::html_text)).
     pub fn of(headline: &str, summary: Option<&str>) -> Signature {
         let mut sig = Signature::default();
         let mut rest = headline.trim();
@@ -179,7 +181,7 @@ impl Signature {
 /// `SUMMARY_WORDS` tokens (every whitespace-separated word gives at least one token).
 ///
 /// Only the lead counts, and turning a whole article body into text to keep its start was a
-/// sixth of normalizing: the summary is sanitized HTML, whose text read from a prefix is a
+/// sixth of normalizing: the text [`html_text`] reads from a prefix of the summary is a
 /// prefix of the whole text but for its last, possibly cut, word. So a prefix that yields more
 /// words than needed gives exactly the whole text's first ones; one that does not (markup-heavy
 /// HTML) is retried whole.
@@ -191,13 +193,13 @@ fn summary_lead(summary: &str) -> String {
         while !summary.is_char_boundary(cut) {
             cut -= 1;
         }
-        let plain = text::sanitized_text(&summary[..cut]);
+        let plain = html_text(&summary[..cut]);
         let words: Vec<&str> = plain.split_whitespace().collect();
         if words.len() > want {
             return words[..want].join(" ");
         }
     }
-    let plain = text::sanitized_text(summary);
+    let plain = html_text(summary);
     plain
         .split_whitespace()
         .take(want)

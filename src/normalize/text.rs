@@ -1,8 +1,9 @@
 //! Text cleaning shared by titles and HTML: XML-illegal control characters, HTML entities,
-//! whitespace, and sanitizing with ammonia.
+//! whitespace, and HTML fields kept as the feed gave them.
 
-use ammonia::{Builder, UrlRelative};
-use url::Url;
+use ammonia::Builder;
+
+use super::strip::html_text;
 
 /// Removes characters XML 1.0 forbids (C0 controls other than tab, newline and carriage return,
 /// and U+FFFE/U+FFFF). feed-rs passes them through and the rss/atom writers would write them raw,
@@ -27,76 +28,27 @@ pub fn plain_text(raw: &str) -> String {
     if !cleaned.contains('<') {
         return visible_text(&cleaned);
     }
-    // A policy that keeps only the block elements, bare, so that [`sanitized_text`] can turn
-    // them into spaces: what else remains is the text, entity-escaped.
+    // A policy that keeps only the block elements, bare, so that [`html_text`] can turn them
+    // into spaces: what else remains is the text, entity-escaped. Titles and names go through
+    // the full parser (they are short, and rarely hold a tag at all); summaries, read on every
+    // entry, through [`html_text`] alone.
     thread_local! {
         static BLOCKS_ONLY: Builder<'static> = {
             let mut builder = Builder::empty();
             builder
-                .tags(BLOCK_TAGS.iter().copied().collect())
+                .tags(super::strip::BLOCK_TAGS.iter().copied().collect())
                 .generic_attributes(std::collections::HashSet::new());
             builder
         };
     }
     let blocks = BLOCKS_ONLY.with(|b| b.clean(&cleaned).to_string());
-    sanitized_text(&blocks)
-}
-
-/// Elements that end a line or a paragraph: their tags become spaces in text derived from HTML,
-/// so that `<p>on hold.</p><p>Markets</p>` reads "on hold. Markets", not "on hold.Markets".
-const BLOCK_TAGS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "caption",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "tr",
-    "ul",
-];
-
-/// Whether the tag that starts `tag` (the text after its `<`, `/` included) is a block element.
-fn is_block_tag(tag: &str) -> bool {
-    let name = tag.strip_prefix('/').unwrap_or(tag);
-    let end = name
-        .find(|c: char| !c.is_ascii_alphanumeric())
-        .unwrap_or(name.len());
-    let name = &name[..end];
-    BLOCK_TAGS.iter().any(|b| b.eq_ignore_ascii_case(name))
+    html_text(&blocks)
 }
 
 /// Entity-escaped text as plain text: entities decoded, whitespace collapsed and no control
 /// characters (C1 included, which XML allows but which only ever comes from mis-decoded
 /// text); whitespace ones become spaces.
-fn visible_text(escaped: &str) -> String {
+pub(super) fn visible_text(escaped: &str) -> String {
     let decoded = html_escape::decode_html_entities(escaped);
     let visible: String = decoded
         .chars()
@@ -106,80 +58,31 @@ fn visible_text(escaped: &str) -> String {
     collapse_whitespace(&visible)
 }
 
-/// The text of HTML that [`sanitize_html`] wrote (or of plain text): what [`plain_text`] gives,
-/// without parsing the document again.
+/// HTML for a field that may be declared plain text, stored as the feed gave it: the HTML
+/// itself (control characters removed, trimmed) when the field is declared HTML or, declared
+/// text, [`looks_like_html`]; otherwise the text, escaped.
 ///
-/// Written by hand because the crate way, ammonia's tag-free policy, parses and rebuilds the
-/// whole document with html5ever to undo markup whose shape we already know, and that is a
-/// tenth of normalizing a feed (the dedup signature reads every summary's lead). ammonia's
-/// serializer writes every `<` of text as `&lt;` and quotes every attribute value (escaping
-/// `"` and `&` in it, not `>`), and our policy leaves no comments, scripts or styles; so
-/// outside tags is text, and a tag ends at the first `>` outside double quotes. A `<` not
-/// followed by a letter or `/` is text, as in HTML, so plain text passes through whole. A
-/// tag cut off at the end (a prefix of a document) is dropped, as the parser drops it. A block
-/// element's tags (`BLOCK_TAGS`) become a space.
-pub fn sanitized_text(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        text.push_str(&rest[..open]);
-        let tag = &rest[open + 1..];
-        if !tag.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') {
-            text.push('<');
-            rest = tag;
-            continue;
-        }
-        if is_block_tag(tag) {
-            text.push(' ');
-        }
-        let mut quoted = false;
-        let end = tag.bytes().position(|b| {
-            if b == b'"' {
-                quoted = !quoted;
-            }
-            b == b'>' && !quoted
-        });
-        rest = end.map_or("", |end| &tag[end + 1..]);
-    }
-    text.push_str(rest);
-    visible_text(&strip_control(&text))
-}
-
-/// Safe HTML for republishing: ammonia's default policy (no scripts, styles, event handlers or
-/// `javascript:` URLs; no SVG or MathML), relative URLs made absolute against `base`, and links
-/// marked `noopener noreferrer nofollow`.
-pub fn sanitize_html(html: &str, base: &Url) -> String {
-    let html = strip_control(html);
-    // Building an ammonia policy allocates its tag and attribute tables; a feed's entries share
-    // one base URL, so keep the last policy per thread.
-    thread_local! {
-        static POLICY: std::cell::RefCell<Option<(Url, Builder<'static>)>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    POLICY.with(|cell| {
-        let mut cached = cell.borrow_mut();
-        if cached.as_ref().is_none_or(|(b, _)| b != base) {
-            let mut builder = Builder::default();
-            builder
-                .url_relative(UrlRelative::RewriteWithBase(base.clone()))
-                .link_rel(Some("noopener noreferrer nofollow"));
-            *cached = Some((base.clone(), builder));
-        }
-        match cached.as_ref() {
-            Some((_, builder)) => builder.clean(&html).to_string().trim().to_string(),
-            None => String::new(),
-        }
-    })
-}
-
-/// HTML for a field that may be declared plain text: HTML sanitized as such when the field is
-/// declared HTML or, declared text, [`looks_like_html`]; otherwise the text, escaped.
-pub fn text_or_html(text: &str, declared_plain: bool, base: &Url) -> String {
+/// Not sanitized: that happens once per story change when it is published
+/// (`render::sanitize`), not for every entry of every poll, most of which are never published
+/// or are already stored. The size is bounded as the document is: an entry's HTML is part of
+/// a body fetched within `[poll] max_body`.
+pub fn feed_html(text: &str, declared_plain: bool) -> String {
     if declared_plain && !looks_like_html(text) {
         escape_html(text).trim().to_string()
     } else {
-        sanitize_html(text, base)
+        strip_control(text).trim().to_string()
     }
+}
+
+/// Whether `html` may hold a URL that is resolved against a base: an `href` or `src`
+/// attribute (`srcset` and `xlink:href` included), the only URL attributes the output policy
+/// keeps. A cheap, sound test (attribute names cannot be entity-encoded): HTML without either
+/// needs no base stored beside it.
+pub fn may_hold_relative_urls(html: &str) -> bool {
+    // A window of four: `src` needs at least `=` after it to be an attribute.
+    html.as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"href") || w[..3].eq_ignore_ascii_case(b"src"))
 }
 
 /// Whether text declared plain is evidently HTML, as feedparser sniffs RSS descriptions: every
@@ -368,18 +271,13 @@ mod tests {
         ] {
             assert!(!looks_like_html(text), "{text}");
         }
-        let base = Url::parse("https://example.com/").unwrap();
-        let html = text_or_html(
-            "<p>Driscoll met officials.</p><script>alert('x')</script><img src=x onerror=y>",
-            true,
-            &base,
+        assert_eq!(
+            feed_html("<p>Driscoll met officials.</p><script>x</script>", true),
+            "<p>Driscoll met officials.</p><script>x</script>",
+            "kept as given: sanitized on output"
         );
-        assert!(html.starts_with("<p>Driscoll met officials.</p>"), "{html}");
-        assert!(
-            !html.contains("script") && !html.contains("onerror"),
-            "{html}"
-        );
-        assert_eq!(text_or_html("x<y>z", true, &base), "x&lt;y&gt;z");
+        assert_eq!(feed_html("x<y>z", true), "x&lt;y&gt;z");
+        assert_eq!(feed_html(" <b>bold</b>\u{C} ", false), "<b>bold</b>");
     }
 
     #[test]
@@ -388,52 +286,21 @@ mod tests {
                     <li>two</li></ul>three<br>four<h2>Five</h2><div>six</div>sev<b>en</b>";
         let want = "keep rates on hold. Markets had priced in one two three four Five six seven";
         assert_eq!(plain_text(html), want);
-        let base = Url::parse("https://example.com/").unwrap();
-        assert_eq!(sanitized_text(&sanitize_html(html, &base)), want);
+        assert_eq!(html_text(html), want);
     }
 
     #[test]
-    fn text_read_from_sanitized_html_is_what_parsing_it_again_gives() {
-        let base = Url::parse("https://example.com/news/").unwrap();
-        let cases = [
-            r#"<p title="a > b" class="x">Rates &amp; <b>bonds</b>&nbsp;fall</p><p>again</p>"#,
-            r#"<a href="/x?a=1&b=2" title='it"s'>link</a> 3 &lt; 4 &gt; 2"#,
-            "<ul><li>one</li><li>two<br>three</li></ul><img src=\"i.png\" alt=\"<b>\">",
-            "a < b and <script>alert(1)</script>c<style>p{}</style><!-- note -->d",
-            "<table>stray<tr><td>cell</td></tr></table> &rsquo;quoted&rsquo; \u{C}ctl",
-            "plain text with a 5 < 6 comparison & an ampersand",
-            "<div><p>cut off at <a href=\"https://example.com/a",
-        ];
-        for html in cases {
-            let clean = sanitize_html(html, &base);
-            assert_eq!(
-                sanitized_text(&clean),
-                plain_text(&clean),
-                "{html:?} -> {clean:?}"
-            );
+    fn a_base_is_needed_only_where_a_url_attribute_may_be() {
+        for html in [
+            "<a href=\"/x\">x</a>",
+            "<IMG SRC=i.png>",
+            "<img srcset=\"a.png 2x\">",
+            "<svg><a xlink:href=\"/x\">",
+        ] {
+            assert!(may_hold_relative_urls(html), "{html}");
         }
-        // A prefix of sanitized HTML, cut inside a tag.
-        let clean = sanitize_html(
-            r#"<p>first words <a href="https://example.com/long">"#,
-            &base,
-        );
-        let cut = &clean[..clean.len() - 10];
-        assert_eq!(sanitized_text(cut), plain_text(cut), "{cut:?}");
-    }
-
-    #[test]
-    fn sanitizing_removes_scripts_handlers_and_javascript_links() {
-        let base = Url::parse("https://example.com/news/").unwrap();
-        let out = sanitize_html(
-            r#"<p onclick="steal()">Hi<script>alert(1)</script> <a href="javascript:alert(2)">x</a> <a href="more">more</a></p>"#,
-            &base,
-        );
-        assert!(!out.contains("script"), "{out}");
-        assert!(!out.contains("onclick"), "{out}");
-        assert!(!out.contains("javascript"), "{out}");
-        assert!(
-            out.contains(r#"href="https://example.com/news/more""#),
-            "{out}"
-        );
+        for html in ["<p>No links <b>here</b></p>", "plain text", ""] {
+            assert!(!may_hold_relative_urls(html), "{html}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::item::{authors_of, changed, description, fixed, tags_of};
+use super::item::{authors_of, changed, description, fixed, html, tags_of};
 use super::meta::{hub_link, Meta, FH};
 use super::Settings;
 use crate::model::Story;
@@ -18,6 +18,7 @@ pub(super) fn render(
     let entries = stories
         .iter()
         .map(|story| {
+            let html = html(story);
             let mut links = Vec::new();
             if let Some(href) = &story.link {
                 links.push(a::Link {
@@ -78,8 +79,8 @@ pub(super) fn render(
                     .collect(),
                 links,
                 source,
-                summary: Some(a::Text::html(description(story))),
-                content: story.content.as_ref().map(|html| a::Content {
+                summary: Some(a::Text::html(description(story, &html))),
+                content: html.content.as_ref().map(|html| a::Content {
                     value: Some(html.clone()),
                     content_type: Some("html".into()),
                     ..Default::default()

@@ -213,10 +213,11 @@ fn story_html(h: &mut String, story: &Story) {
         }
     }
     h.push_str("</p>\n");
-    let summary = story
+    let html = super::item::html(story);
+    let summary = html
         .summary
         .as_deref()
-        .or(story.content.as_deref())
+        .or(html.content.as_deref())
         .map(plain_text)
         .unwrap_or_default();
     if !summary.is_empty() {

@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, FixedOffset, Timelike, Utc};
 
+use std::sync::Arc;
+
+use super::sanitize::{self, Sanitized};
 use super::Settings;
 use crate::model::Story;
 use crate::normalize::text::escape_html;
@@ -33,11 +36,18 @@ pub(super) fn sources_paragraph(story: &Story) -> String {
     html
 }
 
-pub(super) fn description(story: &Story) -> String {
-    let body = story
+/// The story's summary and content as every document publishes them: sanitized
+/// ([`sanitize::of`]). Renderers read a story's HTML only through this.
+pub(super) fn html(story: &Story) -> Arc<Sanitized> {
+    sanitize::of(story)
+}
+
+/// The summary (or, lacking one, the content) followed by the sources paragraph.
+pub(super) fn description(story: &Story, html: &Sanitized) -> String {
+    let body = html
         .summary
         .as_deref()
-        .or(story.content.as_deref())
+        .or(html.content.as_deref())
         .unwrap_or_default();
     format!("{body}{}", sources_paragraph(story))
 }

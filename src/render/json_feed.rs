@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::item::{authors_of, changed, fixed, sources_paragraph, tags_of};
+use super::item::{authors_of, changed, fixed, html, sources_paragraph, tags_of};
 use super::meta::Meta;
 use super::Settings;
 use crate::model::Story;
@@ -115,17 +115,18 @@ pub(super) fn render(stories: &[&Story], settings: &Settings, meta: &Meta) -> St
 }
 
 fn item<'a>(story: &'a Story, settings: &'a Settings) -> Item<'a> {
-    let body = story
+    let html = html(story);
+    let body = html
         .content
         .as_deref()
-        .or(story.summary.as_deref())
+        .or(html.summary.as_deref())
         .unwrap_or_default();
     Item {
         id: story.id.guid(),
         url: story.link.as_deref(),
         title: &story.title,
         content_html: format!("{body}{}", sources_paragraph(story)),
-        summary: story
+        summary: html
             .summary
             .as_deref()
             .map(plain_text)

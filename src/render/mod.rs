@@ -10,7 +10,10 @@
 //! - `settings`: what the feeds say about themselves ([`Settings`]).
 //! - `select`: which stories go in a document ([`Wanted`] for the store's read, then each
 //!   feed's own selection).
-//! - `item`: what every format says about one story (description, sources paragraph, tags).
+//! - [`sanitize`]: a story's HTML made safe to publish, cached; every document takes a
+//!   story's summary and content from it (through `item`), never from the story.
+//! - `item`: what every format says about one story (its sanitized HTML, description, sources
+//!   paragraph, tags).
 //! - `meta`: what tells one feed from another (title, addresses, paging and hub links).
 //! - `document`: one rendered document ([`Rendered`]): body, gzip, brotli, ETag and the values
 //!   HTTP caching needs.
@@ -27,6 +30,7 @@ pub mod json_feed;
 mod meta;
 mod opml;
 mod rss;
+pub mod sanitize;
 mod select;
 mod settings;
 mod snapshot;

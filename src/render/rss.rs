@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::item::{authors_of, description, tags_of};
+use super::item::{authors_of, description, html, tags_of};
 use super::meta::{hub_link, Meta, FH};
 use super::Settings;
 use crate::model::Story;
@@ -17,6 +17,7 @@ pub(super) fn render(
     let items = stories
         .iter()
         .map(|story| {
+            let html = html(story);
             let leader = story.sources().first().map(|c| rss::Source {
                 url: c.source_url.clone(),
                 title: Some(c.source.clone()),
@@ -24,14 +25,14 @@ pub(super) fn render(
             rss::Item {
                 title: Some(story.title.clone()),
                 link: story.link.clone(),
-                description: Some(description(story)),
+                description: Some(description(story, &html)),
                 guid: Some(rss::Guid {
                     value: story.id.guid(),
                     permalink: false,
                 }),
                 pub_date: Some(story.published.to_rfc2822()),
                 source: leader,
-                content: story.content.clone(),
+                content: html.content.clone(),
                 // RSS allows one enclosure per item; the first is the episode.
                 enclosure: story.enclosures.first().map(|e| rss::Enclosure {
                     url: e.url.clone(),

@@ -104,6 +104,7 @@ fn founded(id: u64, source: &str, published: &str, authors: &[&str]) -> crate::m
         link: Some(format!("https://a.example/{id}")),
         summary: Some("<p>Text.</p>".into()),
         content: None,
+        html_base: None,
         authors: authors.iter().map(|a| a.to_string()).collect(),
         enclosures: Vec::new(),
         published,

@@ -196,9 +196,14 @@ async fn dropped_by_url(State(s): State<Shared>, Query(q): Query<ByUrl>) -> Resp
     .await
 }
 
+/// `/stories/{id}.json` and `/stories.json?url=`: the story as stored, its HTML sanitized as
+/// in the feeds.
 async fn lookup(store: Store, query: String) -> Response {
     from_store(
-        move || crate::store::find_story(&store, &query),
+        move || {
+            crate::store::find_story(&store, &query)
+                .map(|found| found.map(crate::render::sanitize::story))
+        },
         "no stored story has that id or link\n",
     )
     .await

@@ -152,6 +152,7 @@ fn filter_records_older_than_max_age_go() {
             title_key: None,
             summary: None,
             content: None,
+            html_base: None,
             authors: vec![],
             categories: vec![],
             enclosures: vec![],

@@ -292,10 +292,11 @@ fn poll_each(
         let (fetcher, batches, permits) = (fetcher.clone(), batches.clone(), permits.clone());
         let metrics = metrics.clone();
         polls.spawn(async move {
-            let _permit = permits.acquire().await;
+            // Released by the poll once its batch is queued for ingest (see `poll_once`).
+            let permit = permits.acquire().await;
             // Boxed: the thousands of tasks waiting for a permit stay small.
             let (outcome, _) = Box::pin(poll::poll_once(
-                &fetcher, &source, &state, &batches, &metrics,
+                &fetcher, &source, &state, &batches, &metrics, permit,
             ))
             .await;
             OnceReport {

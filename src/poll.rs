@@ -64,19 +64,12 @@ impl std::fmt::Display for Outcome {
 
 /// Fetches, parses and normalizes `source` once, sends the result to ingest, waits until it is
 /// stored, and logs the outcome.
-///
-/// `permit` (a share of `[poll] concurrency`) is held while fetching and parsing and dropped
-/// once the batch is queued for ingest, not when it is stored: while the single writer stores
-/// one group, the pollers behind it fetch and parse the next on the other cores. The queue's
-/// bound still holds back a poller with a parsed batch and no room to send it, so parsed
-/// entries in memory stay bounded by the permits plus the queue.
-pub async fn poll_once<P>(
+pub async fn poll_once(
     fetcher: &Fetcher,
     source: &Source,
     state: &PollState,
     batches: &mpsc::Sender<Batch>,
     metrics: &Metrics,
-    permit: P,
 ) -> (Outcome, PollState) {
     let now = Utc::now();
     let mut next = PollState {
@@ -88,7 +81,7 @@ pub async fn poll_once<P>(
     let read = read(fetched, source, &mut next, now).await;
     schedule(&mut next, state, source, &read, bounds, now);
     next.last_outcome = read.outcome.to_string();
-    let outcome = hand_to_ingest(batches, source, read.entries, &next, read.outcome, permit).await;
+    let outcome = hand_to_ingest(batches, source, read.entries, &next, read.outcome).await;
     log(source, &outcome);
     metrics.count_poll(match outcome {
         Outcome::Fresh { .. } => "fresh",
@@ -262,16 +255,14 @@ fn schedule(
     }
 }
 
-/// Sends the entries and the new poll state to ingest, releases `permit` once they are queued,
-/// and waits until they are stored. Returns the outcome with what was stored, or the failure
-/// if they were not.
-async fn hand_to_ingest<P>(
+/// Sends the entries and the new poll state to ingest and waits until they are stored. Returns
+/// the outcome with what was stored, or the failure if they were not.
+async fn hand_to_ingest(
     batches: &mpsc::Sender<Batch>,
     source: &Source,
     entries: Vec<Entry>,
     next: &PollState,
     mut outcome: Outcome,
-    permit: P,
 ) -> Outcome {
     let (reply, stored) = oneshot::channel();
     let batch = Batch {
@@ -284,7 +275,6 @@ async fn hand_to_ingest<P>(
     if batches.send(batch).await.is_err() {
         return Outcome::Failed("the store is shutting down".into());
     }
-    drop(permit);
     match stored.await {
         Ok(Ok(done)) => {
             if let Outcome::Fresh { stored, .. } = &mut outcome {
@@ -338,13 +328,13 @@ pub async fn run_source(
             _ = shutdown.cancelled() => return,
             p = permits.acquire() => p,
         };
-        let Ok(permit) = permit else { return };
+        let Ok(_permit) = permit else { return };
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => return,
             // Boxed: a poll's state (fetch, parse, reply) is ~1.9 KB, and an unboxed await
             // would make every idle poller's task that large (10,000 sources: ~60 MB).
-            (_, next) = Box::pin(poll_once(&fetcher, &source, &state, &batches, &metrics, permit)) => state = next,
+            (_, next) = Box::pin(poll_once(&fetcher, &source, &state, &batches, &metrics)) => state = next,
         }
     }
 }

@@ -292,11 +292,10 @@ fn poll_each(
         let (fetcher, batches, permits) = (fetcher.clone(), batches.clone(), permits.clone());
         let metrics = metrics.clone();
         polls.spawn(async move {
-            // Released by the poll once its batch is queued for ingest (see `poll_once`).
-            let permit = permits.acquire().await;
+            let _permit = permits.acquire().await;
             // Boxed: the thousands of tasks waiting for a permit stay small.
             let (outcome, _) = Box::pin(poll::poll_once(
-                &fetcher, &source, &state, &batches, &metrics, permit,
+                &fetcher, &source, &state, &batches, &metrics,
             ))
             .await;
             OnceReport {

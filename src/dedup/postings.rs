@@ -137,6 +137,15 @@ impl Postings {
             .find_map(|(_, day)| day.briefs.get(&id).copied())
     }
 
+    /// Whether a story with this id was founded on `day`, a loaded day (`false` for one not
+    /// loaded). A loaded day holds the brief of every story whose sketch was stored for it, and
+    /// keeps a story merged away since (its id stays taken by the merge's forward).
+    pub fn holds_story(&self, id: StoryId, day: i64) -> bool {
+        self.days
+            .get(&day)
+            .is_some_and(|d| d.briefs.contains_key(&id))
+    }
+
     /// Adds a story founded on `day` under each of its founding words ([`hashes`]).
     pub fn add(&mut self, id: StoryId, words: &[u64], brief: Brief, day: i64) {
         let day = self.days.entry(day).or_default();

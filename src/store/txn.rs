@@ -119,12 +119,35 @@ impl<'a> Txn<'a> {
     ) -> Result<StoryId, StoreError> {
         let mut hasher = SipHasher13::new_with_keys(0x7374_6f72_7969_6421, 0x6665_6564_6d65_7267);
         hasher.write(leader.0.as_bytes());
-        let day = keys::story_id_day(crate::dedup::day(published));
-        let mut id = StoryId(day | (hasher.finish() & keys::STORY_ID_LOW));
-        while self.get(&keys::story(id))?.is_some() {
+        let day = crate::dedup::day(published);
+        let mut id = StoryId(keys::story_id_day(day) | (hasher.finish() & keys::STORY_ID_LOW));
+        while self.story_taken(id, day)? {
             id = StoryId(id.0.wrapping_add(1));
         }
         Ok(id)
+    }
+
+    /// Whether a story is stored under `id`, founded on `day`. This batch's writes first; then
+    /// the in-memory index if it holds the day (dedup's lookups of the entry have just loaded
+    /// it): it knows every story of the day by its sketch, so the answer costs no read. Ids
+    /// are hashes spread over the day's range, so reading the story key instead loaded a page
+    /// of the store from disk for nearly every new story, to find nothing. A story stored
+    /// before sketches existed is not in the index, but its id is a 64-bit hash that meets a
+    /// new one with odds of 2^-64.
+    fn story_taken(&self, id: StoryId, day: i64) -> Result<bool, StoreError> {
+        let key = keys::story(id);
+        if let Some(pending) = self.pending.get(&key) {
+            return Ok(pending.is_some());
+        }
+        // An id past the end of the day's range (the hash's low bits all ones, then a
+        // collision) is looked up in the store.
+        if id.0 & !keys::STORY_ID_LOW == keys::story_id_day(day) {
+            let near = self.store.near();
+            if near.has_day(day) {
+                return Ok(near.holds_story(id, day));
+            }
+        }
+        Ok(self.get(&key)?.is_some())
     }
 
     /// Stores a new story and its place in the newest-first order.
@@ -134,16 +157,27 @@ impl<'a> Txn<'a> {
     }
 
     /// Writes the story and its sketch. A story read back from the store carries no
-    /// signature; its sketch keeps the one it was founded with.
+    /// signature; its sketch keeps the one it was founded with, and is not rewritten if
+    /// nothing in it changed (a copy from a source the story already had, an edit).
     fn put_story(&mut self, story: &Story) -> Result<(), StoreError> {
         self.put(keys::story(story.id), encode(story));
         let mut sketch = Sketch::of(story);
+        let key = keys::sketch(story.id);
         if story.signature == crate::dedup::Signature::default() {
-            if let Some(old) = self.get_json::<Sketch>(&keys::sketch(story.id))? {
+            if let Some(stored) = self.get(&key)? {
+                let old: Sketch = super::decode(&key, &stored)?;
+                // A sketch an earlier version wrote as JSON is rewritten compact all the same.
+                if stored.first() == Some(&super::codec::COMPACT_V1)
+                    && old.id == sketch.id
+                    && old.published == sketch.published
+                    && old.sources == sketch.sources
+                {
+                    return Ok(());
+                }
                 sketch.signature = old.signature;
             }
         }
-        self.put(keys::sketch(story.id), encode_compact(&sketch));
+        self.put(key, encode_compact(&sketch));
         Ok(())
     }
 

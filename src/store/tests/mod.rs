@@ -170,6 +170,15 @@ fn story_ids_are_derived_from_the_leader_and_never_collide() {
         a,
         "taken ids are skipped"
     );
+    txn.commit().unwrap();
+    // A stored story's id is taken whether the store answers (its day not loaded) or the
+    // in-memory index of its day does.
+    let txn = store.begin();
+    assert_ne!(txn.new_story_id(&key, when).unwrap(), a, "from the store");
+    let day = crate::dedup::day(when);
+    txn.story_of_title("no such headline", day..=day).unwrap();
+    assert!(store.near().has_day(day));
+    assert_ne!(txn.new_story_id(&key, when).unwrap(), a, "from the index");
 }
 
 #[test]

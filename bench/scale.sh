@@ -29,8 +29,10 @@ mkdir -p "$RESULTS_DIR" "$BENCH_WORK" "$RESULTS_DIR/configs"
 [[ -f "$FARM_DIR/manifest.json" ]] || { echo "no farm at $FARM_DIR (../shared/bench/gen_farm.py)" >&2; exit 2; }
 (cd "$SHARED" && ./farm.sh status >/dev/null) || { echo "farm nginx not running: (cd $SHARED && ./farm.sh start)" >&2; exit 2; }
 
-# Configs: one per N, store path filled in per workdir by the poll command ({db}).
+# Configs: one per N the farm has (a 1,000-feed farm serves poll1000 and parse), store path
+# filled in per workdir by the poll command ({db}).
 for n in 100 1000 5000; do
+  [[ -f "$FARM_DIR/urls-$n.txt" ]] || continue
   python3 "$here/farm_config.py" "$FARM_DIR/urls-$n.txt" --store @DB@ \
     --out "$RESULTS_DIR/configs/fm-$n.toml" --concurrency "$THREADS" --per-host "$THREADS" --min-interval 1s
 done

@@ -38,12 +38,18 @@ IN_PLACE="${IN_PLACE:-0}"
 
 command -v cargo-mutants >/dev/null || { echo "cargo install cargo-mutants --locked" >&2; exit 2; }
 
+# Interrupted (Ctrl-C, `timeout -s INT`): cargo mutants restores the source and exits; stop
+# here rather than go on to the next group.
+trap 'exit 130' INT TERM
+
 common=(--timeout "$TIMEOUT" --build-timeout 600 --baseline skip --no-shuffle)
 # One mutant at a time (2 cores); in place there is only one tree anyway.
 if [[ "$IN_PLACE" == 1 ]]; then common+=(--in-place); else common+=(--jobs 1); fi
+# As cargo args (-C), not test args: cargo mutants' build step (`cargo test --no-run`) then
+# builds only these test targets, not the binary and the integration binary each mutant.
 case "$TESTS" in
-  lib) test_args=(--lib) ;;
-  all) test_args=(--lib --test integration) ;;
+  lib) test_args=(-C --lib) ;;
+  all) test_args=(-C --lib -C --test -C integration) ;;
   *) echo "TESTS is lib or all" >&2; exit 2 ;;
 esac
 
@@ -66,6 +72,6 @@ for group in $MUTANT_GROUPS; do
   echo "== $group: $(cargo mutants --list "${sel[@]}" | wc -l) mutants" >&2
   # Exit 2 means some mutants were missed, 3 some timed out: the outcome files say which.
   # shellcheck disable=SC2086 # MUTANTS_ARGS is split on purpose
-  cargo mutants "${common[@]}" "${sel[@]}" ${MUTANTS_ARGS:-} -o "$OUT/$group" -- "${test_args[@]}" \
+  cargo mutants "${common[@]}" "${sel[@]}" ${MUTANTS_ARGS:-} "${test_args[@]}" -o "$OUT/$group" \
     || true
 done

@@ -399,6 +399,41 @@ fn redirect_to_names_inside_the_namespace() {
     assert_eq!(origin.requests("feed.xml").len(), 3);
 }
 
+/// A source the person configured by a name of a private address (`localhost` here) is fetched:
+/// only the hops after a public origin are held to public addresses, never the first request.
+#[test]
+fn a_source_configured_by_a_private_name_is_fetched() {
+    let origin = Origin::start();
+    let port = url::Url::parse(&origin.base).unwrap().port().unwrap();
+    origin.feed(
+        "feed.xml",
+        rss(
+            "Local",
+            &[(
+                "l1",
+                "Harbour ferry timetable changes from next week",
+                "https://local.example/ferry",
+                "2025-11-26T08:00:00Z",
+            )],
+        ),
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[("Local", format!("http://localhost:{port}/feed.xml"))],
+        "1h",
+        "",
+    );
+    let (code, _, err) = run_cli(&["-c", config.to_str().unwrap(), "once"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        line_of(&err, "Local").contains("polled: 1 entries"),
+        "{err}"
+    );
+    assert_eq!(origin.requests("feed.xml").len(), 1);
+}
+
 fn line_of(log: &str, source: &str) -> String {
     log.lines()
         .find(|l| {

@@ -321,3 +321,90 @@ fn the_example_config_reads_as_written() {
         ]
     );
 }
+
+#[test]
+fn the_default_cache_is_the_documented_32_mib() {
+    let default = parse("").unwrap().store.cache_bytes;
+    assert_eq!(default, 32 * 1024 * 1024);
+    assert_eq!(
+        default,
+        parse("[store]\ncache_mb = 32\n").unwrap().store.cache_bytes,
+        "the example config documents `cache_mb = 32` as the default"
+    );
+}
+
+#[test]
+fn a_missing_config_file_says_how_to_pass_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feedmerge.toml");
+    let message = Config::load(&path).unwrap_err().to_string();
+    assert!(
+        message.contains("cannot read the config file")
+            && message.contains("Pass another with -c PATH, or start from config/feedmerge.toml"),
+        "{message}"
+    );
+    // A file that exists but cannot be read as text gets no such hint.
+    std::fs::write(&path, [0xff, 0xfe, 0x00]).unwrap();
+    let message = Config::load(&path).unwrap_err().to_string();
+    assert!(
+        message.contains("cannot read the config file") && !message.contains("-c PATH"),
+        "{message}"
+    );
+}
+
+/// Secrets reach the source's fetch options as written: in clear, or read from a file without
+/// the newline an editor leaves at its end.
+#[test]
+fn secrets_resolve_into_the_sources_headers_and_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("api-key");
+    std::fs::write(&file, "k3y-from-file\n").unwrap();
+    let c = parse(&format!(
+        "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nusername = \"reader\"\n\
+         password = {{ file = \"{}\" }}\nheaders = {{ \"X-Api-Key\" = {{ file = \"{}\" }}, \
+         \"X-Plain\" = \"in clear\" }}\n",
+        file.display(),
+        file.display()
+    ))
+    .unwrap();
+    let fetch = &c.sources[0].fetch;
+    let headers: Vec<(&str, &str)> = fetch
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.expose()))
+        .collect();
+    assert_eq!(
+        headers,
+        [("X-Api-Key", "k3y-from-file"), ("X-Plain", "in clear")]
+    );
+    let (user, password) = fetch.basic_auth.as_ref().expect("basic auth");
+    assert_eq!(
+        (user.expose(), password.expose()),
+        ("reader", "k3y-from-file")
+    );
+}
+
+/// However a config is printed (a `Debug` in a log, an error), a secret's value never shows,
+/// and where it came from does.
+#[test]
+fn secrets_print_redacted() {
+    let c = parse(
+        "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nheaders = { \"X-Key\" = \"hunter2\" }\n",
+    )
+    .unwrap();
+    let secret = &c.sources[0].fetch.headers[0].1;
+    assert_eq!(format!("{secret:?}"), "<redacted>");
+    assert_eq!(secret.to_string(), "<redacted>");
+    assert!(!format!("{c:?}").contains("hunter2"));
+    let raw: raw::RawConfig = toml::from_str(
+        "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\nheaders = { \"X-Key\" = \"hunter2\", \"X-Env\" = { env = \"KEY_VAR\" } }\n",
+    )
+    .unwrap();
+    let printed = format!("{raw:?}");
+    assert!(
+        printed.contains("Plain(<redacted>)")
+            && printed.contains("Env(KEY_VAR)")
+            && !printed.contains("hunter2"),
+        "{printed}"
+    );
+}

@@ -389,4 +389,89 @@ mod tests {
         assert_label("Morning briefing", "Morning briefing", "distinct");
         assert_label("Markets wrap", "Markets wrap", "distinct");
     }
+
+    /// `label` both ways round, with `reason` (what `feedmerge pairs` prints for it).
+    fn assert_verdict(a: &str, b: &str, label: &str, reason: &str) {
+        assert_label(a, b, label);
+        let v = verdict(a, b);
+        assert_eq!(v.reason(), reason, "{a:?} / {b:?}");
+    }
+
+    /// Weekdays and months: headlines that name only different days are different stories;
+    /// naming the same day is no bar.
+    #[test]
+    fn headlines_naming_different_days_are_not_duplicates_and_the_same_day_is_no_bar() {
+        assert_label(
+            "Acme unveils new electric truck on Tuesday",
+            "Acme unveils its new electric truck Tuesday",
+            "duplicate",
+        );
+        assert_verdict(
+            "Acme unveils new electric truck on Tuesday",
+            "Acme unveils new electric truck on Friday",
+            "related",
+            "different days: tuesday vs friday",
+        );
+    }
+
+    /// Verbs on different polarity scales (neither events nor nouns) are different events; a
+    /// headline with no such verb says nothing against one that has one.
+    #[test]
+    fn verbs_on_different_scales_are_different_events() {
+        assert_verdict(
+            "Talks on Acme merger open in Geneva",
+            "Talks on Acme merger continue in Geneva",
+            "related",
+            "different events: open vs keep",
+        );
+        assert_label(
+            "Talks on Acme merger open in Geneva",
+            "Talks on Acme merger in Geneva",
+            "duplicate",
+        );
+    }
+
+    /// An event one headline reports and the other does not (a resignation) makes two stories.
+    #[test]
+    fn an_event_only_one_headline_reports_makes_two_stories() {
+        assert_verdict(
+            "Acme chief executive resigns after accounting scandal",
+            "Acme chief executive faces questions after accounting scandal",
+            "related",
+            "only one headline reports: leave",
+        );
+    }
+
+    /// The names the order guard compares are listed in its reason.
+    #[test]
+    fn names_in_another_order_are_named() {
+        assert_verdict(
+            "Man United beat Liverpool in a dramatic derby",
+            "Liverpool beat Man United in a dramatic derby",
+            "related",
+            "names in another order: man, unit, liverpool vs liverpool, man, unit",
+        );
+    }
+
+    /// `min_words` holds for each headline: one short headline is enough to keep two apart,
+    /// however well it matches the other.
+    #[test]
+    fn one_headline_under_min_words_keeps_the_pair_apart() {
+        let t = Thresholds {
+            min_words: 5,
+            ..Thresholds::default()
+        };
+        let (long, short) = ("Acme agrees to buy rival Globex", "Acme to buy Globex");
+        for (a, b) in [(long, short), (short, long)] {
+            let v = compare(&Signature::of(a, None), &Signature::of(b, None), &t);
+            assert_eq!(v.label(), "distinct", "{a:?} / {b:?}: {v}");
+            assert_eq!(v.reason(), "too few words to be specific (need 5)");
+        }
+        let v = compare(
+            &Signature::of(long, None),
+            &Signature::of(short, None),
+            &Thresholds::default(),
+        );
+        assert_eq!(v.label(), "duplicate", "{v}");
+    }
 }

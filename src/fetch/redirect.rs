@@ -333,4 +333,16 @@ mod tests {
             "{why}"
         );
     }
+
+    /// Carrier-grade NAT is 100.64.0.0/10 exactly: its neighbours in 100.0.0.0/8, and other
+    /// networks whose second octet falls in 64-127, are public.
+    #[test]
+    fn carrier_grade_nat_is_100_64_0_0_slash_10_and_no_wider() {
+        let private = |s: &str| origin_is_private(&u(s), None);
+        assert!(private("http://100.64.0.1/"));
+        assert!(private("http://100.127.255.254/"));
+        assert!(!private("http://100.63.255.254/"));
+        assert!(!private("http://100.128.0.1/"));
+        assert!(!private("http://8.64.0.1/"));
+    }
 }

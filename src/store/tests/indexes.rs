@@ -182,6 +182,61 @@ fn entry_records_fill_segments_in_turn_and_are_found_after_reopening() {
     );
 }
 
+/// Pruning a story forgets its entry record in the segment that held it, and nowhere else: a
+/// key sharing its key hash, stored in another segment, is still found, before and after
+/// reopening (the segment's key-hash list keeps it too).
+#[test]
+fn pruning_one_of_two_keys_sharing_a_key_hash_keeps_the_other_in_its_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (a, b) = keys_sharing_a_key_hash();
+    // Records sharing a key hash land in two segments only from two batches open at once,
+    // each given one of the keys before either committed, either side of a segment's end.
+    let mut first = store.begin();
+    first.insert_entry(&a, &entry_record(1)).unwrap();
+    let mut fill = store.begin();
+    for i in 0..entries::SEGMENT_RECORDS as u64 {
+        fill.insert_entry(&EntryKey(format!("fill{i}")), &entry_record(2))
+            .unwrap();
+    }
+    fill.commit().unwrap();
+    let mut second = store.begin();
+    second.insert_entry(&b, &entry_record(3)).unwrap();
+    second.commit().unwrap();
+    first.commit().unwrap();
+    let at = |segment: u32, key: &EntryKey| store.tree.get(keys::entry(segment, key)).unwrap();
+    assert!(at(0, &a).is_some() && at(1, &a).is_none());
+    assert!(at(1, &b).is_some() && at(0, &b).is_none());
+
+    // The older story is a's, the newer b's; keeping one story prunes a's.
+    let mut txn = store.begin();
+    for (id, key) in [(1, &a), (2, &b)] {
+        let mut s = story(id, id as i64);
+        s.copies[0].entry = key.clone();
+        txn.insert_story(&s).unwrap();
+    }
+    txn.commit().unwrap();
+    let retention = crate::config::Retention {
+        max_age: None,
+        max_stories: Some(1),
+    };
+    assert_eq!(store.prune_stories(&retention, Utc::now()).unwrap(), 1);
+    assert!(store.story(StoryId(2)).unwrap().is_some());
+    let txn = store.begin();
+    assert_eq!(txn.entry_record(&a).unwrap(), None);
+    assert_eq!(txn.entry_record(&b).unwrap(), Some(entry_record(3)));
+    drop(txn);
+    drop(store);
+    let store = reopen(dir.path());
+    let txn = store.begin();
+    assert_eq!(txn.entry_record(&a).unwrap(), None);
+    assert_eq!(
+        txn.entry_record(&b).unwrap(),
+        Some(entry_record(3)),
+        "the segment's key-hash list lost b's key hash"
+    );
+}
+
 /// A story founded with `words` on the day of `story(.., hour)`, its id in that day's range.
 fn founded(n: u64, hour: i64, words: &[&str]) -> (Story, i64) {
     let mut s = story(n, hour);

@@ -410,3 +410,6 @@ fn install_tls_provider() {
     // Err means one is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+#[cfg(test)]
+mod tests;

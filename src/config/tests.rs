@@ -408,3 +408,129 @@ fn secrets_print_redacted() {
         "{printed}"
     );
 }
+
+/// Each bounded number: refused one past either end, at its line, with the bound in words; read
+/// as written at either end.
+#[test]
+fn every_bounded_number_is_refused_outside_its_range_and_read_at_its_ends() {
+    type Read = fn(&Config) -> i64;
+    let source = "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n";
+    // (table header or "" for the source, key, lowest, highest (None: unbounded), message, read)
+    let cases: &[(&str, &str, i64, Option<i64>, &str, Read)] = &[
+        (
+            "[feed]",
+            "max_items",
+            1,
+            Some(10_000),
+            "`max_items` must be between 1 and 10000",
+            |c| c.feed.max_items as i64,
+        ),
+        (
+            "[publish]",
+            "min_sources",
+            1,
+            Some(100),
+            "`min_sources` must be between 1 and 100",
+            |c| c.publish.min_sources as i64,
+        ),
+        (
+            "[poll]",
+            "concurrency",
+            1,
+            Some(1024),
+            "`concurrency` must be between 1 and 1024",
+            |c| c.poll.concurrency as i64,
+        ),
+        (
+            "[poll]",
+            "per_host",
+            1,
+            Some(64),
+            "`per_host` must be between 1 and 64",
+            |c| c.poll.per_host as i64,
+        ),
+        (
+            "[poll]",
+            "max_body",
+            1024,
+            None,
+            "`max_body` is in bytes and must be at least 1024",
+            |c| c.poll.max_body as i64,
+        ),
+        (
+            "[store]",
+            "cache_mb",
+            8,
+            Some(65_536),
+            "`cache_mb` must be between 8 and 65536",
+            |c| (c.store.cache_bytes >> 20) as i64,
+        ),
+        (
+            "",
+            "priority",
+            -1000,
+            Some(1000),
+            "`priority` must be between -1000 and 1000",
+            |c| c.sources[0].priority as i64,
+        ),
+        (
+            "[store]",
+            "max_stories",
+            100,
+            None,
+            "`max_stories` must be at least 100",
+            |c| c.store.retention.max_stories.map_or(-1, |n| n as i64),
+        ),
+    ];
+    let text = |table: &str, key: &str, value: i64| {
+        if table.is_empty() {
+            format!("{source}{key} = {value}\n")
+        } else {
+            format!("{table}\n{key} = {value}\n{source}")
+        }
+    };
+    for (table, key, low, high, message, read) in cases {
+        let mut bad = vec![low - 1];
+        let mut good = vec![*low];
+        if let Some(high) = high {
+            bad.push(high + 1);
+            good.push(*high);
+        }
+        for value in bad {
+            let text = text(table, key, value);
+            let line = text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+            let p = problems(&text);
+            assert_eq!(p.len(), 1, "{key} = {value}: {p:?}");
+            assert!(
+                p[0].contains(&format!(":{line}:")) && p[0].contains(message),
+                "{key} = {value}: {p:?}"
+            );
+        }
+        for value in good {
+            let config = parse(&text(table, key, value))
+                .unwrap_or_else(|e| panic!("{key} = {value} is allowed: {e}"));
+            assert_eq!(read(&config), value, "{key} = {value}");
+        }
+    }
+}
+
+/// `[store] max_age` below the three days deduplication looks back is refused at its line;
+/// three days exactly is read.
+#[test]
+fn max_age_is_at_least_three_days() {
+    let source = "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n";
+    let p = problems(&format!("[store]\nmax_age = \"71h\"\n{source}"));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains(":2:") && p[0].contains("`max_age` must be at least 3 days"),
+        "{p:?}"
+    );
+    for (age, days) in [("3d", 3), ("72h", 3), ("30d", 30)] {
+        let config = parse(&format!("[store]\nmax_age = \"{age}\"\n{source}")).unwrap();
+        assert_eq!(
+            config.store.retention.max_age,
+            Some(chrono::Duration::days(days)),
+            "{age}"
+        );
+    }
+}

@@ -187,3 +187,67 @@ fn the_error_chain_appends_each_cause_not_already_said() {
         "request failed: tcp connect error: Connection refused (os error 111)"
     );
 }
+
+fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (name, value) in pairs {
+        h.append(*name, value.parse().unwrap());
+    }
+    h
+}
+
+#[test]
+fn fresh_for_reads_max_age_before_expires_and_never_a_negative_time() {
+    let in_an_hour =
+        httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
+    let an_hour_ago =
+        httpdate::fmt_http_date(std::time::SystemTime::now() - Duration::from_secs(3600));
+    let secs = |h: &HeaderMap| fresh_for(h).map(|d| d.num_seconds());
+    assert_eq!(
+        secs(&headers(&[("cache-control", "public, max-age=900")])),
+        Some(900)
+    );
+    assert_eq!(
+        secs(&headers(&[
+            ("cache-control", "no-transform"),
+            ("cache-control", "max-age=\"60\"")
+        ])),
+        Some(60)
+    );
+    assert_eq!(secs(&headers(&[("cache-control", "max-age=-5")])), Some(0));
+    assert_eq!(
+        secs(&headers(&[
+            ("cache-control", "max-age=120"),
+            ("expires", &in_an_hour)
+        ])),
+        Some(120),
+        "max-age wins over Expires"
+    );
+    let from_expires = secs(&headers(&[("expires", &in_an_hour)])).unwrap();
+    assert!((3590..=3600).contains(&from_expires), "{from_expires}");
+    assert_eq!(secs(&headers(&[("expires", &an_hour_ago)])), Some(0));
+    assert_eq!(secs(&headers(&[("expires", "not a date")])), None);
+    assert_eq!(secs(&headers(&[])), None);
+}
+
+#[test]
+fn retry_after_reads_seconds_capped_at_a_week_or_an_http_date() {
+    let now = chrono::Utc::now();
+    let after = |value: &str| {
+        retry_after(&headers(&[("retry-after", value)])).map(|t| (t - now).num_seconds())
+    };
+    let near =
+        |got: Option<i64>, want: i64| got.is_some_and(|s| (want - 5..=want + 5).contains(&s));
+    assert!(near(after("120"), 120), "{:?}", after("120"));
+    assert!(near(after(" 3600 "), 3600), "{:?}", after(" 3600 "));
+    assert!(near(after("-30"), 0), "{:?}", after("-30"));
+    assert!(
+        near(after("99999999"), 7 * 86_400),
+        "{:?}",
+        after("99999999")
+    );
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(7200));
+    assert!(near(after(&date), 7200), "{:?}", after(&date));
+    assert_eq!(after("soon"), None);
+    assert_eq!(retry_after(&headers(&[])), None);
+}

@@ -146,6 +146,16 @@ async fn a_refused_connection_says_why_with_the_cause_the_os_gave() {
         .unwrap()
         .port();
     let url = Url::parse(&format!("http://127.0.0.1:{port}/feed.xml")).unwrap();
+    // The same over https: the TLS client is built (its crypto provider installed) and fails
+    // only at the connection.
+    let tls = Url::parse(&format!("https://127.0.0.1:{port}/feed.xml")).unwrap();
+    assert!(
+        matches!(
+            get(&fetcher(LIMIT), &tls).await,
+            Err(FetchError::Connect(_))
+        ),
+        "https to a closed port is a connection error"
+    );
     match get(&fetcher(LIMIT), &url).await {
         Err(e @ FetchError::Connect(_)) => {
             let text = e.to_string();

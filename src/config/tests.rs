@@ -534,3 +534,16 @@ fn max_age_is_at_least_three_days() {
         );
     }
 }
+
+/// A misspelled key is answered with the known key nearest to it when at most a third of its
+/// letters differ, and with nothing when more do.
+#[test]
+fn the_nearest_known_key_allows_a_third_of_the_letters_to_differ() {
+    let known = ["shutdown_grace", "concurrency", "max_items"];
+    // 12 letters, 2 missing: within a third.
+    assert_eq!(keys::nearest("shutdwn_grce", known), Some("shutdown_grace"));
+    assert_eq!(keys::nearest("concurency", known), Some("concurrency"));
+    // 9 letters, 4 differ: beyond a third.
+    assert_eq!(keys::nearest("mux_otamz", known), None);
+    assert_eq!(keys::nearest("colour", known), None);
+}

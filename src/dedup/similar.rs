@@ -6,8 +6,6 @@
 //! Japan" / "quake hits Chile" (places), "A beat B" / "B beat A" (order of names), "will send" /
 //! "will not send" (negation).
 
-use std::fmt;
-
 use crate::config::dedup::Thresholds;
 use crate::model::Signature;
 use crate::normalize::lexicon::{action_name, is_event_scale, is_noun_scale, polarity_name};
@@ -57,20 +55,6 @@ impl Verdict {
             | Verdict::Related { reason, .. }
             | Verdict::Distinct { reason, .. } => reason,
         }
-    }
-
-    pub fn score(&self) -> f64 {
-        match self {
-            Verdict::Duplicate { score, .. }
-            | Verdict::Related { score, .. }
-            | Verdict::Distinct { score, .. } => *score,
-        }
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}\t{}", self.label(), self.reason())
     }
 }
 
@@ -295,9 +279,13 @@ mod tests {
 
     fn assert_label(a: &str, b: &str, label: &str) {
         let v = verdict(a, b);
-        assert_eq!(v.label(), label, "{a:?} / {b:?}: {v}");
+        assert_eq!(v.label(), label, "{a:?} / {b:?}: {v:?}");
         let back = verdict(b, a);
-        assert_eq!(back.label(), label, "not symmetric: {b:?} / {a:?}: {back}");
+        assert_eq!(
+            back.label(),
+            label,
+            "not symmetric: {b:?} / {a:?}: {back:?}"
+        );
     }
 
     #[test]
@@ -388,6 +376,13 @@ mod tests {
     fn generic_and_short_headlines_never_merge() {
         assert_label("Morning briefing", "Morning briefing", "distinct");
         assert_label("Markets wrap", "Markets wrap", "distinct");
+        // One recurring headline is enough: the other's words cannot make it a story.
+        assert_verdict(
+            "Morning briefing",
+            "Morning briefing: markets rally after the central bank decision",
+            "distinct",
+            "a recurring headline never identifies a story",
+        );
     }
 
     /// `label` both ways round, with `reason` (what `feedmerge pairs` prints for it).
@@ -464,7 +459,7 @@ mod tests {
         let (long, short) = ("Acme agrees to buy rival Globex", "Acme to buy Globex");
         for (a, b) in [(long, short), (short, long)] {
             let v = compare(&Signature::of(a, None), &Signature::of(b, None), &t);
-            assert_eq!(v.label(), "distinct", "{a:?} / {b:?}: {v}");
+            assert_eq!(v.label(), "distinct", "{a:?} / {b:?}: {v:?}");
             assert_eq!(v.reason(), "too few words to be specific (need 5)");
         }
         let v = compare(
@@ -472,6 +467,6 @@ mod tests {
             &Signature::of(short, None),
             &Thresholds::default(),
         );
-        assert_eq!(v.label(), "duplicate", "{v}");
+        assert_eq!(v.label(), "duplicate", "{v:?}");
     }
 }

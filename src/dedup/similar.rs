@@ -379,7 +379,7 @@ mod tests {
         // One recurring headline is enough: the other's words cannot make it a story.
         assert_verdict(
             "Morning briefing",
-            "Morning briefing: markets rally after the central bank decision",
+            "Markets rally in the morning briefing after the central bank decision",
             "distinct",
             "a recurring headline never identifies a story",
         );

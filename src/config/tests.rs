@@ -414,9 +414,17 @@ fn secrets_print_redacted() {
 #[test]
 fn every_bounded_number_is_refused_outside_its_range_and_read_at_its_ends() {
     type Read = fn(&Config) -> i64;
+    /// Table header ("" for the source), key, lowest, highest (None: unbounded), message, read.
+    type Case = (
+        &'static str,
+        &'static str,
+        i64,
+        Option<i64>,
+        &'static str,
+        Read,
+    );
     let source = "[[source]]\nname = \"A\"\nurl = \"https://a.example/f\"\n";
-    // (table header or "" for the source, key, lowest, highest (None: unbounded), message, read)
-    let cases: &[(&str, &str, i64, Option<i64>, &str, Read)] = &[
+    let cases: &[Case] = &[
         (
             "[feed]",
             "max_items",

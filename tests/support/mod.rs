@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod live_markup;
 pub mod origin;
 pub mod process;
 pub mod scenario;

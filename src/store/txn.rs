@@ -132,8 +132,8 @@ impl<'a> Txn<'a> {
     /// it): it knows every story of the day by its sketch, so the answer costs no read. Ids
     /// are hashes spread over the day's range, so reading the story key instead loaded a page
     /// of the store from disk for nearly every new story, to find nothing. A story stored
-    /// before sketches existed is not in the index, but its id is a 64-bit hash that meets a
-    /// new one with odds of 2^-64.
+    /// before sketches existed is not in the index: a new id meets one of that day's with odds
+    /// of one in 2^44 for each (ids are a 44-bit hash within their day), and would overwrite it.
     fn story_taken(&self, id: StoryId, day: i64) -> Result<bool, StoreError> {
         let key = keys::story(id);
         if let Some(pending) = self.pending.get(&key) {
